@@ -1,0 +1,27 @@
+/** Annotation and label keys. Linkerd's own keys are kept beside Weft's so the validator serves both. */
+export const ANNOTATIONS = {
+  inject: 'weft.dev/inject',
+  opaquePorts: 'config.weft.dev/opaque-ports',
+  skipInboundPorts: 'config.weft.dev/skip-inbound-ports',
+  skipOutboundPorts: 'config.weft.dev/skip-outbound-ports',
+  defaultInboundPolicy: 'config.weft.dev/default-inbound-policy',
+  proxyLogLevel: 'config.weft.dev/proxy-log-level',
+  validateIgnore: 'validate.weft.dev/ignore',
+  retryStatusCodes: 'retry.weft.dev/http',
+  retryLimit: 'retry.weft.dev/limit',
+  retryTimeout: 'retry.weft.dev/timeout',
+  timeoutRequest: 'timeout.weft.dev/request',
+  timeoutResponse: 'timeout.weft.dev/response',
+  timeoutIdle: 'timeout.weft.dev/idle',
+} as const;
+
+export const LINKERD_ANNOTATIONS = {
+  inject: 'linkerd.io/inject',
+  opaquePorts: 'config.linkerd.io/opaque-ports',
+  skipInboundPorts: 'config.linkerd.io/skip-inbound-ports',
+  skipOutboundPorts: 'config.linkerd.io/skip-outbound-ports',
+  defaultInboundPolicy: 'config.linkerd.io/default-inbound-policy',
+} as const;
+
+export const INJECT_VALUES = ['enabled', 'disabled', 'ingress'] as const;
+export type InjectValue = (typeof INJECT_VALUES)[number];

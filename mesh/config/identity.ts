@@ -1,0 +1,24 @@
+import { DEFAULT_TRUST_DOMAIN } from './names';
+
+/** A workload identity: `<sa>.<ns>.serviceaccount.identity.weft.<trust-domain>`. */
+export interface WorkloadIdentity {
+  serviceAccount: string;
+  namespace: string;
+  trustDomain: string;
+}
+
+const SUFFIX = '.serviceaccount.identity.weft.';
+
+export function identityName(id: { serviceAccount: string; namespace: string; trustDomain?: string }): string {
+  return `${id.serviceAccount}.${id.namespace}${SUFFIX}${id.trustDomain ?? DEFAULT_TRUST_DOMAIN}`;
+}
+
+/** Parses an identity name; returns undefined when it is not of Weft's form. */
+export function parseIdentityName(name: string): WorkloadIdentity | undefined {
+  const at = name.indexOf(SUFFIX);
+  if (at <= 0) return undefined;
+  const head = name.slice(0, at).split('.');
+  const trustDomain = name.slice(at + SUFFIX.length);
+  if (head.length !== 2 || !head[0] || !head[1] || !trustDomain) return undefined;
+  return { serviceAccount: head[0], namespace: head[1], trustDomain };
+}

@@ -1,0 +1,39 @@
+// Bundles every entry point with esbuild: the `weft` CLI (Node ESM), the VS Code extension
+// (CommonJS, `vscode` external) and the webviews (browser IIFE). Type-checking is `tsc --noEmit`.
+import { build } from 'esbuild';
+import { existsSync, readdirSync } from 'node:fs';
+
+const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'node20' };
+const jobs = [
+  build({
+    ...common,
+    entryPoints: { weft: 'mesh/cli/main.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'esm',
+    // Native and heavyweight dependencies stay in node_modules.
+    packages: 'external',
+  }),
+];
+if (existsSync('extension/extension.ts')) {
+  jobs.push(build({
+    ...common,
+    entryPoints: { extension: 'extension/extension.ts' },
+    outfile: 'dist/extension.cjs',
+    platform: 'node',
+    format: 'cjs',
+    external: ['vscode', 'koffi'],
+  }));
+}
+const views = existsSync('webviews') ? readdirSync('webviews').filter((f) => f.endsWith('.view.ts')) : [];
+if (views.length > 0) {
+  jobs.push(build({
+    ...common,
+    entryPoints: views.map((f) => `webviews/${f}`),
+    outdir: 'dist/webviews',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  }));
+}
+await Promise.all(jobs);
