@@ -54,8 +54,8 @@ class Slot<T> {
     readonly accrual: FailureAccrual,
   ) {}
 
-  cost(): number {
-    return Math.max(this.ewma.estimate(), MIN_COST_MS) * (this.pending + 1);
+  cost(t: number): number {
+    return Math.max(this.ewma.estimateAt(t), MIN_COST_MS) * (this.pending + 1);
   }
 }
 
@@ -76,9 +76,17 @@ class SlotLease<T> implements Lease<T> {
     this.done = true;
     const slot = this.slot;
     slot.pending--;
-    const rtt = outcome.rttMs ?? this.now() - this.start;
-    if (outcome.ok) slot.ewma.observe(rtt);
-    else if (rtt > slot.ewma.estimate()) slot.ewma.observe(rtt);
+    // With an explicit RTT the sample is dated start + RTT, sparing a clock read.
+    let rtt = outcome.rttMs;
+    let t: number;
+    if (rtt === undefined) {
+      t = this.now();
+      rtt = t - this.start;
+    } else {
+      t = this.start + rtt;
+    }
+    if (outcome.ok) slot.ewma.observeAt(rtt, t);
+    else if (rtt > slot.ewma.estimateAt(t)) slot.ewma.observeAt(rtt, t);
     slot.accrual.record(outcome.ok);
   }
 }
@@ -130,6 +138,7 @@ export class P2cBalancer<T> {
     const slots = this.slots;
     const n = slots.length;
     if (n === 0) return undefined;
+    const t = this.now();
     let chosen: Slot<T> | undefined;
     if (n === 1) {
       chosen = slots[0];
@@ -142,15 +151,15 @@ export class P2cBalancer<T> {
         const b = slots[j]!;
         const aOk = a.accrual.available();
         const bOk = b.accrual.available();
-        if (aOk && bOk) chosen = b.cost() < a.cost() ? b : a;
+        if (aOk && bOk) chosen = b.cost(t) < a.cost(t) ? b : a;
         else if (aOk) chosen = a;
         else if (bOk) chosen = b;
       }
-      chosen ??= this.cheapestAvailable();
+      chosen ??= this.cheapestAvailable(t);
     }
     if (chosen === undefined || !chosen.accrual.tryAcquire()) return undefined;
     chosen.pending++;
-    return new SlotLease(chosen, this.now(), this.now);
+    return new SlotLease(chosen, t, this.now);
   }
 
   /** Balancing state of every endpoint, in set order. */
@@ -163,12 +172,12 @@ export class P2cBalancer<T> {
     }));
   }
 
-  private cheapestAvailable(): Slot<T> | undefined {
+  private cheapestAvailable(t: number): Slot<T> | undefined {
     let best: Slot<T> | undefined;
     let bestCost = Infinity;
     for (const s of this.slots) {
       if (!s.accrual.available()) continue;
-      const c = s.cost();
+      const c = s.cost(t);
       if (c < bestCost) {
         best = s;
         bestCost = c;

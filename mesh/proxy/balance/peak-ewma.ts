@@ -41,20 +41,34 @@ export class PeakEwma {
   }
 
   observe(rttMs: number): void {
+    this.observeAt(rttMs, this.now());
+  }
+
+  /**
+   * observe() for a sample that completed at `t` (same clock), e.g. request start + RTT: saves a
+   * clock read on the hot path. A `t` older than the last update counts as "now" (Δt = 0).
+   */
+  observeAt(rttMs: number, t: number): void {
     if (!(rttMs >= 0) || rttMs === Infinity) return;
-    const t = this.now();
     if (rttMs > this.value) {
       this.value = rttMs;
     } else {
-      const w = Math.exp(-Math.max(0, t - this.stamp) / this.decayMs);
-      this.value = this.value * w + rttMs * (1 - w);
+      const dt = t - this.stamp;
+      if (dt > 0) {
+        const w = Math.exp(-dt / this.decayMs);
+        this.value = this.value * w + rttMs * (1 - w);
+      }
     }
-    this.stamp = t;
+    if (t > this.stamp) this.stamp = t;
   }
 
   /** The current estimate in ms, decayed toward 0 for the time since the last update. */
   estimate(): number {
-    const t = this.now();
+    return this.estimateAt(this.now());
+  }
+
+  /** estimate() at a time the caller already read from the same clock (saves a clock read per candidate). */
+  estimateAt(t: number): number {
     const dt = t - this.stamp;
     if (dt > 0) {
       this.value *= Math.exp(-dt / this.decayMs);

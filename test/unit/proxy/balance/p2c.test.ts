@@ -65,16 +65,17 @@ test('with equal latency the less loaded endpoint is picked', () => {
 test('cost is estimate × (pending + 1): a slower idle endpoint beats a loaded fast one', () => {
   const { clock, lb } = balancer(5);
   lb.setEndpoints([{ name: 'fast' }, { name: 'slow' }]);
+  clock.advance(100_000); // 10 time constants idle: the default estimate has decayed to ~0
   // fast: 10 ms, slow: 25 ms
   const f = lb.pick()!;
   const s = lb.pick()!;
   assert.notEqual(f.endpoint.name, s.endpoint.name);
   const [fastLease, slowLease] = f.endpoint.name === 'fast' ? [f, s] : [s, f];
-  clock.advance(100_000); // 10 time constants: the samples take (almost) full weight
   fastLease.release({ ok: true, rttMs: 10 });
   slowLease.release({ ok: true, rttMs: 25 });
+  clock.advance(25);
   const est = Object.fromEntries(lb.loads().map((l) => [l.key, l.estimateMs]));
-  assert.ok(Math.abs(est.fast! - 10) < 0.01 && Math.abs(est.slow! - 25) < 0.01, JSON.stringify(est));
+  assert.ok(Math.abs(est.fast! - 10) < 0.05 && Math.abs(est.slow! - 25) < 0.05, JSON.stringify(est));
   // fast with 2 pending costs 10 × 3 = 30 > 25 × 1
   assert.equal(lb.pick()!.endpoint.name, 'fast'); // 10 × 1 < 25
   assert.equal(lb.pick()!.endpoint.name, 'fast'); // 10 × 2 < 25
@@ -97,7 +98,8 @@ test('a failure never lowers the estimate (fast failures do not attract traffic)
   const { lb } = balancer();
   lb.setEndpoints([{ name: 'a' }]);
   lb.pick()!.release({ ok: false, rttMs: 1 });
-  assert.equal(lb.loads()[0]!.estimateMs, 30);
+  const after = lb.loads()[0]!.estimateMs;
+  assert.ok(after > 29.99 && after <= 30, `estimate ${after}`);
   lb.pick()!.release({ ok: false, rttMs: 500 });
   assert.equal(lb.loads()[0]!.estimateMs, 500);
 });

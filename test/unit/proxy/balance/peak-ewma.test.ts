@@ -78,3 +78,14 @@ test('garbage samples are ignored', () => {
   assert.equal(e.estimate(), 10);
   assert.throws(() => new PeakEwma({ decayMs: 0 }), RangeError);
 });
+
+test('observeAt/estimateAt take the time from the caller; an older time counts as Δt = 0', () => {
+  const clock = fakeClock();
+  const e = new PeakEwma({ now: clock.now, defaultRttMs: 100, decayMs: 1_000 });
+  e.observeAt(10, 1_000);
+  close(e.estimateAt(1_000), 100 / Math.E + 10 * (1 - 1 / Math.E));
+  const before = e.estimateAt(1_000);
+  e.observeAt(1, 500); // dated before the last update: no blend weight, and time does not go back
+  assert.equal(e.estimateAt(1_000), before);
+  close(e.estimateAt(2_000), before / Math.E);
+});
