@@ -13,6 +13,7 @@ export const ANNOTATIONS = {
   timeoutRequest: 'timeout.weft.dev/request',
   timeoutResponse: 'timeout.weft.dev/response',
   timeoutIdle: 'timeout.weft.dev/idle',
+  nativeSidecar: 'config.weft.dev/proxy-enable-native-sidecar',
 } as const;
 
 export const LINKERD_ANNOTATIONS = {
@@ -21,7 +22,20 @@ export const LINKERD_ANNOTATIONS = {
   skipInboundPorts: 'config.linkerd.io/skip-inbound-ports',
   skipOutboundPorts: 'config.linkerd.io/skip-outbound-ports',
   defaultInboundPolicy: 'config.linkerd.io/default-inbound-policy',
+  retryStatusCodes: 'retry.linkerd.io/http',
+  retryLimit: 'retry.linkerd.io/limit',
+  retryTimeout: 'retry.linkerd.io/timeout',
+  timeoutRequest: 'timeout.linkerd.io/request',
+  timeoutResponse: 'timeout.linkerd.io/response',
+  timeoutIdle: 'timeout.linkerd.io/idle',
+  nativeSidecar: 'config.alpha.linkerd.io/proxy-enable-native-sidecar',
 } as const;
+
+/** Linkerd's control-plane namespace (its ports and default opaque list are Weft's own). */
+export const LINKERD_CONTROL_PLANE_NAMESPACE = 'linkerd';
+
+/** Values of the default-inbound-policy annotation. */
+export const DEFAULT_INBOUND_POLICIES = ['all-unauthenticated', 'all-authenticated', 'cluster-unauthenticated', 'cluster-authenticated', 'deny'] as const;
 
 export const INJECT_VALUES = ['enabled', 'disabled', 'ingress'] as const;
 export type InjectValue = (typeof INJECT_VALUES)[number];

@@ -1,0 +1,167 @@
+/**
+ * The validation engine: keeps the parsed files of a workspace (documents reused by text, so an
+ * edit re-parses only the document it touches), builds the workspace index, runs every rule on
+ * every resource and turns rule hits into positioned findings with fixes. No I/O.
+ */
+import { isScalar, type Node } from 'yaml';
+import { ANNOTATIONS } from '../config/annotations';
+import type { Finding, Fix, LiveNamespaces, Resource, Rule, RuleHit, RuleInfo, TextEdit, DocEdit, Range } from './finding';
+import { isObj, obj, str } from './kube-objects';
+import { parseFile, positionAt, MAX_FILE_BYTES, type FileDoc, type ParsedFile } from './manifest-file';
+import { ALL_RULES, CATALOGUE } from './catalogue';
+import { WorkspaceIndex } from './workspace-index';
+import { quote, setEntry, walk } from './yaml-edits';
+
+export interface ValidatorOptions {
+  rules?: readonly Rule[];
+  liveNamespaces?: LiveNamespaces;
+  maxFileBytes?: number;
+}
+
+interface FileState {
+  parsed: ParsedFile;
+  resources: (Resource | undefined)[];
+}
+
+export class Validator {
+  private files = new Map<string, FileState>();
+  private indexCache: WorkspaceIndex | undefined;
+  private live: LiveNamespaces;
+  private readonly rules: readonly Rule[];
+  private readonly maxBytes: number;
+
+  constructor(opts: ValidatorOptions = {}) {
+    this.rules = opts.rules ?? ALL_RULES;
+    this.live = opts.liveNamespaces ?? new Map();
+    this.maxBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
+  }
+
+  /** Adds or replaces a file of the workspace. */
+  setFile(file: string, text: string): void {
+    const parsed = parseFile(file, text, this.files.get(file)?.parsed, this.maxBytes);
+    const resources = parsed.docs.map((d, i) => toResource(file, i, d));
+    this.files.set(file, { parsed, resources });
+    this.indexCache = undefined;
+  }
+
+  removeFile(file: string): void {
+    if (this.files.delete(file)) this.indexCache = undefined;
+  }
+
+  hasFile(file: string): boolean {
+    return this.files.has(file);
+  }
+
+  fileNames(): string[] {
+    return [...this.files.keys()];
+  }
+
+  /** Annotations of the live cluster's namespaces (the caller fetches them; the engine does no I/O). */
+  setLiveNamespaces(live: LiveNamespaces): void {
+    this.live = live;
+    this.indexCache = undefined;
+  }
+
+  get index(): WorkspaceIndex {
+    if (!this.indexCache) {
+      const all: Resource[] = [];
+      for (const f of this.files.values()) for (const r of f.resources) if (r) all.push(r);
+      this.indexCache = new WorkspaceIndex(all, this.live);
+    }
+    return this.indexCache;
+  }
+
+  validateFile(file: string): Finding[] {
+    const state = this.files.get(file);
+    if (!state) return [];
+    const { parsed } = state;
+    if (parsed.skipped) {
+      const p = positionAt(parsed, parsed.skipped.offset);
+      return [finding(file, { start: p, end: { line: p.line, character: p.character + 2 } }, CATALOGUE.get(parsed.skipped.code)!, parsed.skipped.message, [])];
+    }
+    const out: Finding[] = [];
+    const index = this.index;
+    parsed.docs.forEach((fd, i) => {
+      for (const pr of fd.parsed.problems) {
+        out.push(finding(file, docRange(parsed, fd, pr.from, pr.to), CATALOGUE.get(pr.code)!, pr.message, []));
+      }
+      const res = state.resources[i];
+      if (!res) return;
+      const ignored = ignoredCodes(res);
+      for (const rule of this.rules) {
+        for (const hit of rule.check(res, { index })) {
+          if (ignored.has(hit.code)) continue;
+          const info = CATALOGUE.get(hit.code);
+          if (!info) throw new Error(`rule ${rule.name} reported unknown code ${hit.code}`);
+          out.push(this.toFinding(parsed, fd, res, hit, info));
+        }
+      }
+    });
+    return out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character || a.code.localeCompare(b.code));
+  }
+
+  validateAll(): Finding[] {
+    return [...this.files.keys()].sort().flatMap((f) => this.validateFile(f));
+  }
+
+  private toFinding(pf: ParsedFile, fd: FileDoc, res: Resource, hit: RuleHit, info: RuleInfo): Finding {
+    const [from, to] = hitOffsets(res, hit);
+    const fixes: Fix[] = [];
+    const toEdits = (edits: DocEdit[]): TextEdit[] => edits.map((e) => ({ range: docRange(pf, fd, e.from, e.to), newText: e.text }));
+    if (hit.fix && hit.fix.edits.length > 0) fixes.push({ title: hit.fix.title, edits: toEdits(hit.fix.edits), kind: 'fix' });
+    const ignore = ignoreEdits(res, hit.code);
+    if (ignore.length > 0) fixes.push({ title: `Ignore ${hit.code} for ${res.kind} ${res.name}`, edits: toEdits(ignore), kind: 'ignore' });
+    return finding(pf.file, docRange(pf, fd, from, to), info, hit.message, fixes);
+  }
+}
+
+function finding(file: string, range: Range, info: RuleInfo, message: string, fixes: Fix[]): Finding {
+  return { file, range, code: info.code, category: info.category, severity: info.severity, message, fixes };
+}
+
+function toResource(file: string, docIndex: number, fd: FileDoc): Resource | undefined {
+  const p = fd.parsed;
+  if (!p.checkable || !isObj(p.value)) return undefined;
+  const kind = str(p.value.kind);
+  const apiVersion = str(p.value.apiVersion);
+  if (!kind || !apiVersion) return undefined;
+  const meta = obj(p.value.metadata);
+  return { file, docIndex, kind, apiVersion, name: str(meta.name) ?? '', namespace: str(meta.namespace) ?? 'default', obj: p.value, doc: p.doc, text: p.text };
+}
+
+function docRange(pf: ParsedFile, fd: FileDoc, from: number, to: number): Range {
+  return { start: positionAt(pf, fd.startOffset + from), end: positionAt(pf, fd.startOffset + Math.max(from, to)) };
+}
+
+function nodeRange(n: unknown): [number, number] | undefined {
+  const r = (n as { range?: [number, number, number] } | null)?.range;
+  return r ? [r[0], r[1]] : undefined;
+}
+
+/** Where a hit points: a scalar's own text, a pair's key for collections, else the node's first line. */
+function hitOffsets(res: Resource, hit: RuleHit): [number, number] {
+  const found = walk(res.doc, hit.path);
+  const last = found[found.length - 1]!;
+  const complete = found.length === hit.path.length + 1;
+  const keyR = last.pair ? nodeRange(last.pair.key) : undefined;
+  if (complete && hit.key && keyR) return keyR;
+  const nr = nodeRange(last.node as Node | null);
+  if (isScalar(last.node) && nr && nr[1] > nr[0]) return nr;
+  if (keyR) return keyR;
+  if (nr) {
+    const nl = res.text.indexOf('\n', nr[0]);
+    return [nr[0], nl < 0 ? Math.max(nr[1], nr[0]) : Math.min(nl, Math.max(nr[1], nr[0] + 1))];
+  }
+  return [0, Math.max(0, Math.min(1, res.text.length))];
+}
+
+export function ignoredCodes(res: Resource): Set<string> {
+  const v = str(obj(obj(res.obj.metadata).annotations)[ANNOTATIONS.validateIgnore]);
+  return new Set((v ?? '').split(/[\s,]+/).map((s) => s.trim().toUpperCase()).filter(Boolean));
+}
+
+function ignoreEdits(res: Resource, code: string): DocEdit[] {
+  const current = str(obj(obj(res.obj.metadata).annotations)[ANNOTATIONS.validateIgnore]);
+  const value = current && current.trim() ? `${current.trim()},${code}` : code;
+  return setEntry(res, ['metadata', 'annotations'], ANNOTATIONS.validateIgnore, quote(value));
+}

@@ -1,0 +1,174 @@
+/**
+ * Splits a YAML file into documents and parses each one with `yaml`, keeping positions.
+ * Documents are split on their `---` / `...` markers first, so one broken document never hides
+ * the others and an edit re-parses only the document it touches (parses are reused by text).
+ * Helm templates, binary files and oversized files are recognised and skipped with one finding.
+ */
+import { parseDocument, type Document } from 'yaml';
+
+export interface DocProblem {
+  code: string;
+  /** Offsets in the document's own text. */
+  from: number;
+  to: number;
+  message: string;
+}
+
+/** One parsed document; depends only on its own text, so it can be cached by text. */
+export interface ParsedDoc {
+  text: string;
+  doc: Document.Parsed;
+  /** Plain value (undefined when it could not be built). */
+  value: unknown;
+  problems: DocProblem[];
+  /** True when the document is sound enough for the rules to read. */
+  checkable: boolean;
+}
+
+export interface FileDoc {
+  parsed: ParsedDoc;
+  /** Offset and zero-based line of the document's first character in the file. */
+  startOffset: number;
+  startLine: number;
+}
+
+export interface FileProblem {
+  code: string;
+  offset: number;
+  message: string;
+}
+
+export interface ParsedFile {
+  file: string;
+  text: string;
+  docs: FileDoc[];
+  /** Problems of the whole file (Helm template, binary, too large); when set, docs is empty. */
+  skipped?: FileProblem;
+  /** Offsets of line starts, computed on demand. */
+  lineStarts?: number[];
+}
+
+/** Files above this size are not validated (one information finding instead). */
+export const MAX_FILE_BYTES = 4 * 1024 * 1024;
+/** Aliases expanded per document before giving up (defends against "billion laughs"). */
+export const MAX_ALIAS_COUNT = 200;
+
+/** Template directives that only Helm (not Prometheus/Alertmanager strings) writes. */
+const HELM = /\{\{-?\s*(?:\.(?:Values|Release|Chart|Capabilities|Files|Template)\b|include\s|tpl\s|toYaml\s)/;
+
+/** Quick test used by the editor: does this text look like a Kubernetes manifest at all? */
+export function looksLikeKubernetesManifest(text: string): boolean {
+  return /^[ \t]*apiVersion[ \t]*:/m.test(text) && /^[ \t]*kind[ \t]*:/m.test(text);
+}
+
+export function isHelmTemplate(text: string): number | undefined {
+  const m = HELM.exec(text);
+  return m ? m.index : undefined;
+}
+
+/** Splits the text at document markers at column 0; returns chunk start offsets. */
+export function splitDocuments(text: string): number[] {
+  const starts = [0];
+  const re = /^(---|\.\.\.)(?=[ \t\r\n]|$)/gm;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    let at = m.index;
+    if (m[1] === '...') {
+      const nl = text.indexOf('\n', at);
+      at = nl < 0 ? text.length : nl + 1;
+    }
+    if (at > starts[starts.length - 1]!) starts.push(at);
+    else if (at === 0 && m[1] === '---') continue;
+  }
+  return starts;
+}
+
+export function parseDocText(text: string): ParsedDoc {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, merge: true, keepSourceTokens: false });
+  const problems: DocProblem[] = doc.errors.map((e) => ({
+    code: e.code === 'DUPLICATE_KEY' ? 'WEFT9002' : 'WEFT9001',
+    from: e.pos[0],
+    to: Math.max(e.pos[1], e.pos[0] + 1),
+    message: e.message.split('\n')[0]!,
+  }));
+  let value: unknown;
+  let checkable = problems.every((p) => p.code === 'WEFT9002');
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    checkable = false;
+    const first = text.search(/\*[^\s,\]}]/);
+    problems.push({
+      code: 'WEFT9006',
+      from: Math.max(0, first),
+      to: Math.max(0, first) + 1,
+      message: `the document could not be expanded: ${err instanceof Error ? err.message : String(err)}`,
+    });
+  }
+  return { text, doc, value, problems, checkable };
+}
+
+/** Parses a file; `previous` (the file's last parse) lets unchanged documents be reused. */
+export function parseFile(file: string, text: string, previous?: ParsedFile, maxBytes = MAX_FILE_BYTES): ParsedFile {
+  if (text.length > maxBytes) {
+    const mb = (text.length / (1024 * 1024)).toFixed(1);
+    return {
+      file,
+      text: '',
+      docs: [],
+      skipped: { code: 'WEFT9005', offset: 0, message: `File not validated: it is ${mb} MB, above the ${(maxBytes / (1024 * 1024)).toFixed(0)} MB limit. Split it into smaller files to have it checked.` },
+    };
+  }
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    return { file, text: '', docs: [], skipped: { code: 'WEFT9004', offset: 0, message: 'File not validated: it contains NUL bytes (binary data), not YAML text.' } };
+  }
+  const helm = isHelmTemplate(text);
+  if (helm !== undefined) {
+    return {
+      file,
+      text,
+      docs: [],
+      skipped: { code: 'WEFT9003', offset: helm, message: 'Helm template recognised ({{ }} directives) and skipped: render it first (`helm template … | weft validate -`-style, or validate the rendered files).' },
+    };
+  }
+  const reuse = new Map<string, ParsedDoc>();
+  if (previous) for (const d of previous.docs) reuse.set(d.parsed.text, d.parsed);
+  const starts = splitDocuments(text);
+  const docs: FileDoc[] = [];
+  let line = 0;
+  let lineAt = 0;
+  for (let i = 0; i < starts.length; i++) {
+    const from = starts[i]!;
+    const to = i + 1 < starts.length ? starts[i + 1]! : text.length;
+    const chunk = text.slice(from, to);
+    for (let p = text.indexOf('\n', lineAt); p >= 0 && p < from; p = text.indexOf('\n', p + 1)) line++;
+    lineAt = from;
+    if (!/\S/.test(chunk.replace(/^(---|\.\.\.)/gm, ''))) continue;
+    const parsed = reuse.get(chunk) ?? parseDocText(chunk);
+    docs.push({ parsed, startOffset: from, startLine: line });
+  }
+  return { file, text, docs };
+}
+
+export function lineStartsOf(f: ParsedFile): number[] {
+  if (!f.lineStarts) {
+    const s = [0];
+    for (let p = f.text.indexOf('\n'); p >= 0; p = f.text.indexOf('\n', p + 1)) s.push(p + 1);
+    f.lineStarts = s;
+  }
+  return f.lineStarts;
+}
+
+/** Zero-based position of a file offset. */
+export function positionAt(f: ParsedFile, offset: number): { line: number; character: number } {
+  const s = lineStartsOf(f);
+  let lo = 0;
+  let hi = s.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (s[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo, character: offset - s[lo]! };
+}
