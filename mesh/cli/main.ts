@@ -8,6 +8,10 @@ const commands: Record<string, Command> = {
     summary: 'run a proxy configured by WEFT_* environment variables (docs/proxy.md)',
     run: async (args) => (await import('./proxy.command')).run(args),
   },
+  validate: {
+    summary: 'check Kubernetes manifests for mesh mistakes (docs/rules.md)',
+    run: async (args) => (await import('./validate.command')).run(args),
+  },
 };
 
 function usage(): string {

@@ -132,6 +132,8 @@ export function parseFile(file: string, text: string, previous?: ParsedFile, max
       skipped: { code: 'WEFT9003', offset: helm, message: 'Helm template recognised ({{ }} directives) and skipped: render it first (`helm template … | weft validate -`-style, or validate the rendered files).' },
     };
   }
+  // Files that are not Kubernetes manifests (CI workflows, compose files…) are left alone.
+  if (!looksLikeKubernetesManifest(text)) return { file, text, docs: [] };
   const reuse = new Map<string, ParsedDoc>();
   if (previous) for (const d of previous.docs) reuse.set(d.parsed.text, d.parsed);
   const starts = splitDocuments(text);
