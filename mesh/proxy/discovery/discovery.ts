@@ -89,11 +89,11 @@ export function formatAddr(a: SocketAddr): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
-/** Parses `host:port` or `[v6]:port`; returns undefined for anything else. */
-export function parseAddr(s: string): SocketAddr | undefined {
+/** Parses `host:port` or `[v6]:port`; returns undefined for anything else. Port 0 only for listeners. */
+export function parseAddr(s: string, opts: { allowPortZero?: boolean } = {}): SocketAddr | undefined {
   const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(s) ?? /^([^:[\]\s]+):(\d{1,5})$/.exec(s);
   if (!m) return undefined;
   const port = Number(m[2]);
-  if (port < 1 || port > 65535) return undefined;
+  if (port > 65535 || (port === 0 && !opts.allowPortZero)) return undefined;
   return { host: m[1]!, port };
 }

@@ -1,0 +1,203 @@
+/**
+ * One HTTP exchange with an upstream, over an HTTP/2 session (mesh or h2c) or HTTP/1.1, and the
+ * writing of its response to a downstream HTTP/1.1 response or HTTP/2 stream. Bodies stream with
+ * backpressure (pipe); trailers and cancellation travel both ways.
+ */
+import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http2, { type ClientHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import { Readable } from 'node:stream';
+import type { SocketAddr } from '../discovery/discovery';
+import { forwardableHeaders, forwardableTrailers, type HeaderMap } from './headers';
+
+export interface UpstreamRequest {
+  method: string;
+  path: string;
+  authority: string;
+  headers: HeaderMap;
+  /** A live stream, a buffered body (replayable for retries), or nothing. */
+  body: Readable | Buffer | null;
+  /** Request trailers, read once the body has ended (HTTP/1 chunked trailers or HTTP/2 trailers). */
+  trailers?: () => OutgoingHttpHeaders | undefined;
+  /** The request declares trailers (so the upstream stream must wait for them). */
+  expectTrailers?: boolean;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Readable;
+  /** Resolves when the body has ended, with its trailers (undefined when none). */
+  trailers: Promise<IncomingHttpHeaders | undefined>;
+  /** Cancels the upstream exchange (client went away, timeout). */
+  cancel(): void;
+}
+
+export class UpstreamError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'connect' | 'reset' | 'timeout' | 'protocol',
+  ) {
+    super(message);
+  }
+}
+
+const { NGHTTP2_CANCEL } = http2.constants;
+
+function sendBody(body: UpstreamRequest['body'], sink: NodeJS.WritableStream & { end(): void }): void {
+  if (body === null) sink.end();
+  else if (Buffer.isBuffer(body)) sink.end(body);
+  else body.pipe(sink);
+}
+
+/** Sends a request on an HTTP/2 session; resolves at the response headers. */
+export function sendH2(session: ClientHttp2Session, req: UpstreamRequest, extra?: HeaderMap): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: OutgoingHttpHeaders = {
+      ...req.headers,
+      ...extra,
+      ':method': req.method,
+      ':path': req.path,
+      ':authority': req.authority,
+      ':scheme': 'http',
+    };
+    const noBody = req.body === null || (Buffer.isBuffer(req.body) && req.body.length === 0 && !req.expectTrailers);
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request(headers, { endStream: noBody, waitForTrailers: !!req.expectTrailers });
+    } catch (e) {
+      reject(new UpstreamError(`HTTP/2 request failed: ${(e as Error).message}`, 'connect'));
+      return;
+    }
+    if (req.expectTrailers) stream.once('wantTrailers', () => stream.sendTrailers(req.trailers?.() ?? {}));
+    if (!noBody) sendBody(req.body, stream);
+    let responded = false;
+    stream.once('response', (h) => {
+      responded = true;
+      let resolveTrailers!: (t: IncomingHttpHeaders | undefined) => void;
+      const trailers = new Promise<IncomingHttpHeaders | undefined>((r) => (resolveTrailers = r));
+      let got: IncomingHttpHeaders | undefined;
+      stream.once('trailers', (t) => (got = t));
+      stream.once('end', () => resolveTrailers(got));
+      stream.once('close', () => resolveTrailers(got));
+      resolve({
+        status: Number(h[':status']),
+        headers: h,
+        body: stream,
+        trailers,
+        cancel: () => {
+          if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+        },
+      });
+    });
+    stream.once('error', (e: Error) => {
+      if (!responded) reject(new UpstreamError(`upstream stream failed: ${e.message}`, 'reset'));
+    });
+    stream.once('close', () => {
+      if (!responded) reject(new UpstreamError(`upstream reset the stream (code ${stream.rstCode})`, 'reset'));
+    });
+  });
+}
+
+/** Sends a request over HTTP/1.1 with a keep-alive agent; resolves at the response headers. */
+export function sendH1(agent: http.Agent, addr: SocketAddr, req: UpstreamRequest): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: OutgoingHttpHeaders = { ...req.headers, host: req.authority };
+    if (req.expectTrailers) {
+      headers['transfer-encoding'] = 'chunked';
+      delete headers['content-length'];
+    }
+    const out = http.request({ host: addr.host, port: addr.port, method: req.method, path: req.path, headers, agent, setHost: false });
+    let responded = false;
+    out.once('response', (res) => {
+      responded = true;
+      const trailers = new Promise<IncomingHttpHeaders | undefined>((r) => {
+        res.once('end', () => r(Object.keys(res.trailers).length > 0 ? res.trailers : undefined));
+        res.once('close', () => r(undefined));
+      });
+      resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res, trailers, cancel: () => out.destroy() });
+    });
+    out.once('error', (e: NodeJS.ErrnoException) => {
+      if (responded) return;
+      const kind = e.code === 'ECONNREFUSED' || e.code === 'EHOSTUNREACH' || e.code === 'ENOTFOUND' ? 'connect' : 'reset';
+      reject(new UpstreamError(`upstream ${addr.host}:${addr.port}: ${e.code ?? e.message}`, kind));
+    });
+    if (req.body === null) out.end();
+    else if (Buffer.isBuffer(req.body)) out.end(req.body);
+    else {
+      const body = req.body;
+      body.pipe(out, { end: false });
+      body.once('end', () => {
+        const t = req.trailers?.();
+        if (t) out.addTrailers(t);
+        out.end();
+      });
+    }
+  });
+}
+
+/** Copies an upstream response to an HTTP/1.1 downstream. Resolves when done (true) or cut (false). */
+export function writeToH1(res: ServerResponse, up: UpstreamResponse, extraHeaders?: HeaderMap): Promise<boolean> {
+  const headers = forwardableHeaders(up.headers);
+  if (extraHeaders) Object.assign(headers, extraHeaders);
+  res.writeHead(up.status, headers);
+  return new Promise((resolve) => {
+    up.body.pipe(res, { end: false });
+    up.body.once('end', () => {
+      void up.trailers.then((t) => {
+        const ft = forwardableTrailers(t);
+        if (ft && !res.hasHeader('content-length')) res.addTrailers(ft);
+        res.end();
+        resolve(true);
+      });
+    });
+    up.body.once('error', () => {
+      res.destroy();
+      resolve(false);
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        up.cancel();
+        resolve(false);
+      }
+    });
+  });
+}
+
+/** Copies an upstream response to an HTTP/2 downstream stream. Resolves when done (true) or cut (false). */
+export function writeToH2(stream: ServerHttp2Stream, up: UpstreamResponse, extraHeaders?: HeaderMap): Promise<boolean> {
+  const headers: OutgoingHttpHeaders = forwardableHeaders(up.headers);
+  if (extraHeaders) Object.assign(headers, extraHeaders);
+  headers[':status'] = up.status;
+  const ct = up.headers['content-type'];
+  const expectTrailers = (typeof ct === 'string' && ct.startsWith('application/grpc')) || up.headers['trailer'] !== undefined;
+  return new Promise((resolve) => {
+    if (stream.destroyed || stream.closed) {
+      up.cancel();
+      resolve(false);
+      return;
+    }
+    stream.respond(headers, { waitForTrailers: expectTrailers });
+    if (expectTrailers) {
+      stream.once('wantTrailers', () => {
+        void up.trailers.then((t) => {
+          if (!stream.destroyed) stream.sendTrailers(forwardableTrailers(t) ?? {});
+        });
+      });
+    }
+    up.body.pipe(stream);
+    up.body.once('error', () => {
+      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      resolve(false);
+    });
+    stream.once('close', () => {
+      const ok = stream.rstCode === http2.constants.NGHTTP2_NO_ERROR && up.body.readableEnded;
+      if (!ok) up.cancel();
+      resolve(ok);
+    });
+  });
+}
+
+/** A plain readable for a body already in memory (used for proxy-generated error responses). */
+export function bufferBody(b: Buffer): Readable {
+  return Readable.from(b.length > 0 ? [b] : []);
+}

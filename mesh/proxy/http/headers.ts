@@ -1,0 +1,89 @@
+/**
+ * Header handling between HTTP/1.1 and HTTP/2 hops, as RFC 9110 §7.6.1 and RFC 9113 §8.2.2 say:
+ * connection-specific fields (and those the Connection header names) are dropped at every hop;
+ * HTTP/1's Host becomes :authority and back. Pure functions over plain header objects.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** Internal headers between Weft proxies; never reach an application except weft-client-id. */
+export const H_ORIG_PROTO = 'weft-orig-proto';
+export const H_DST_PORT = 'weft-dst-port';
+export const H_CLIENT_ID = 'weft-client-id';
+export const H_PROXY_ERROR = 'weft-proxy-error';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'host',
+  'http2-settings',
+]);
+
+export type HeaderMap = Record<string, string | string[]>;
+
+function connectionTokens(headers: IncomingHttpHeaders): Set<string> | undefined {
+  const c = headers['connection'];
+  if (!c) return undefined;
+  const v = Array.isArray(c) ? c.join(',') : c;
+  return new Set(v.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+/**
+ * Headers of a request or response to send on the next hop: hop-by-hop fields, pseudo-headers and
+ * Weft's internal fields removed (`keepInternal` keeps them, for the mesh hop itself).
+ * `te: trailers` survives (gRPC needs it on HTTP/2).
+ */
+export function forwardableHeaders(headers: IncomingHttpHeaders, keepInternal = false): HeaderMap {
+  const named = connectionTokens(headers);
+  const out: HeaderMap = {};
+  for (const key in headers) {
+    const v = headers[key];
+    if (v === undefined || key.charCodeAt(0) === 58 /* ':' */) continue;
+    if (HOP_BY_HOP.has(key) || named?.has(key)) {
+      if (key === 'te' && typeof v === 'string' && v.toLowerCase().includes('trailers')) out['te'] = 'trailers';
+      continue;
+    }
+    if (!keepInternal && key.startsWith('weft-')) continue;
+    out[key] = v;
+  }
+  return out;
+}
+
+/** The authority of an HTTP/1 or HTTP/2 request: :authority, else Host. */
+export function requestAuthority(headers: IncomingHttpHeaders): string | undefined {
+  const a = headers[':authority'] ?? headers['host'];
+  return typeof a === 'string' ? a : undefined;
+}
+
+/** Whether a response to `method` with `status` has no body (RFC 9110 §6.4.1). */
+export function responseHasNoBody(method: string, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+/** Serialises an HTTP/1.1 request head, for tunnelling an Upgrade request over a raw byte stream. */
+export function serializeRequestHead(method: string, url: string, rawHeaders: string[]): Buffer {
+  let s = `${method} ${url} HTTP/1.1\r\n`;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) s += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+  return Buffer.from(`${s}\r\n`, 'latin1');
+}
+
+/** Trailers from an HTTP/1 IncomingMessage or HTTP/2 'trailers' event, cleaned for the next hop. */
+export function forwardableTrailers(trailers: IncomingHttpHeaders | undefined): OutgoingHttpHeaders | undefined {
+  if (!trailers) return undefined;
+  const out: OutgoingHttpHeaders = {};
+  let any = false;
+  for (const key in trailers) {
+    if (key.charCodeAt(0) === 58 || HOP_BY_HOP.has(key)) continue;
+    const v = trailers[key];
+    if (v === undefined) continue;
+    out[key] = v;
+    any = true;
+  }
+  return any ? out : undefined;
+}

@@ -1,0 +1,150 @@
+/**
+ * The proxy's composition root: builds identity, discovery, pools, metrics and the three sides
+ * (inbound, outbound, admin) from a ProxyConfig, starts their listeners, and shuts down gracefully.
+ */
+import net from 'node:net';
+import { formatAddr, type Discovery, type SocketAddr } from './discovery/discovery';
+import { NoDiscovery, StaticFileDiscovery } from './discovery/static-file';
+import { startAdminServer, type AdminServer } from './admin/admin-server';
+import type { ProxyConfig } from './config';
+import { Inbound } from './inbound/inbound';
+import type { Logger } from './log';
+import { ProxyMetrics } from './metrics/proxy-metrics';
+import { Destinations } from './outbound/destinations';
+import { listen, Outbound } from './outbound/outbound';
+import { OutboundHttp } from './outbound/outbound-http';
+import { OutboundTcp } from './outbound/outbound-tcp';
+import { IdentityCerts } from './tls/identity-certs';
+import { UpstreamPools } from './transport/upstream-pools';
+
+export interface RunningProxy {
+  /** Bound addresses (ports resolved when 0 was asked for). */
+  inbound: SocketAddr | undefined;
+  outbound: SocketAddr | undefined;
+  admin: SocketAddr;
+  httpProxy: SocketAddr | undefined;
+  upstreams: { authority: string; listen: SocketAddr }[];
+  identity: string | undefined;
+  metrics: ProxyMetrics;
+  /** Stop accepting, let in-flight requests finish within the grace period, then close everything. */
+  shutdown(): Promise<void>;
+}
+
+export async function startProxy(config: ProxyConfig, log: Logger, opts: { discovery?: Discovery } = {}): Promise<RunningProxy> {
+  const cleanups: (() => unknown)[] = [];
+  const servers: net.Server[] = [];
+  try {
+    let certs: IdentityCerts | undefined;
+    if (config.identity) {
+      certs = await IdentityCerts.load(config.identity);
+      certs.watch();
+      certs.on('rotated', (id: string) => log.info('identity certificate rotated', { identity: id }));
+      certs.on('reload-error', (e: Error) => log.warn('identity reload refused; keeping the current certificate', { error: e.message }));
+      cleanups.push(() => certs!.close());
+    } else {
+      log.warn('no identity configured (WEFT_PROXY_IDENTITY_DIR): meshed endpoints cannot be reached and inbound mTLS is off');
+    }
+    const discovery =
+      opts.discovery ??
+      (config.destinationFile
+        ? await StaticFileDiscovery.open(config.destinationFile, { log: (level, msg) => log[level](msg) })
+        : new NoDiscovery());
+    cleanups.push(() => discovery.close());
+    const metrics = new ProxyMetrics();
+    const pools = new UpstreamPools(certs, log);
+    cleanups.push(() => pools.close());
+    const destinations = new Destinations(discovery, log);
+    cleanups.push(() => destinations.close());
+    const outboundHttp = new OutboundHttp({ destinations, pools, metrics, log });
+    const outboundTcp = new OutboundTcp({ destinations, pools, metrics, log });
+    const outbound = new Outbound({
+      http: outboundHttp,
+      tcp: outboundTcp,
+      destinations,
+      log,
+      opaquePorts: config.outboundOpaquePorts,
+      detectTimeoutMs: config.detectTimeoutMs,
+      maxHeaderBytes: config.maxHeaderBytes,
+      headerTimeoutMs: config.headerTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+    });
+    const inbound = new Inbound({
+      certs,
+      pools,
+      metrics,
+      log,
+      appHost: config.appHost,
+      appPort: config.appPort,
+      opaquePorts: config.inboundOpaquePorts,
+      detectTimeoutMs: config.detectTimeoutMs,
+      maxHeaderBytes: config.maxHeaderBytes,
+      headerTimeoutMs: config.headerTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
+    });
+
+    const serve = async (addr: SocketAddr, onConn: (s: net.Socket, bound: SocketAddr) => void): Promise<SocketAddr> => {
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true });
+      servers.push(server);
+      const bound = await listen(server, addr);
+      server.on('connection', (s) => onConn(s, bound));
+      return bound;
+    };
+
+    let ready = false;
+    const admin: AdminServer = await startAdminServer({ host: config.admin.host, port: config.admin.port, metrics, ready: () => ready });
+    cleanups.push(() => admin.close());
+
+    const inboundAddr = config.inbound && (await serve(config.inbound, (s) => void inbound.accept(s)));
+    if (inboundAddr) inbound.setListenPort(inboundAddr.port);
+    const outboundAddr = config.outbound && (await serve(config.outbound, (s, bound) => outbound.acceptTransparent(s, bound)));
+    const httpProxyAddr = config.httpProxy && (await serve(config.httpProxy, (s) => outbound.acceptForwardProxy(s)));
+    const upstreams: RunningProxy['upstreams'] = [];
+    for (const u of config.upstreams) {
+      const bound = await serve(u.listen, (s) => void outbound.accept(s, u.authority, undefined, true));
+      upstreams.push({ authority: u.authority, listen: bound });
+      destinations.get(u.authority); // resolve ahead of the first connection
+    }
+    ready = true;
+    log.info('proxy ready', {
+      identity: certs?.identity ?? 'none',
+      inbound: inboundAddr ? formatAddr(inboundAddr) : 'off',
+      outbound: outboundAddr ? formatAddr(outboundAddr) : 'off',
+      admin: formatAddr(admin.address),
+      ...(httpProxyAddr ? { httpProxy: formatAddr(httpProxyAddr) } : {}),
+      ...(upstreams.length ? { upstreams: upstreams.map((u) => `${u.authority}=${formatAddr(u.listen)}`).join(',') } : {}),
+    });
+
+    let shuttingDown: Promise<void> | undefined;
+    const shutdown = (): Promise<void> =>
+      (shuttingDown ??= (async () => {
+        ready = false;
+        log.info('proxy shutting down', { graceMs: config.shutdownGraceMs });
+        await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+        const deadline = Date.now() + config.shutdownGraceMs;
+        while (Date.now() < deadline && inbound.openConnections + outbound.openConnections > 0) {
+          inbound.drain();
+          outbound.drain();
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        inbound.destroyAll();
+        outbound.destroyAll();
+        for (const c of cleanups.reverse()) await c();
+        log.info('proxy stopped');
+      })());
+
+    return {
+      inbound: inboundAddr,
+      outbound: outboundAddr,
+      admin: admin.address,
+      httpProxy: httpProxyAddr,
+      upstreams,
+      identity: certs?.identity,
+      metrics,
+      shutdown,
+    };
+  } catch (e) {
+    for (const s of servers) s.close();
+    for (const c of cleanups.reverse()) await c();
+    throw e;
+  }
+}
