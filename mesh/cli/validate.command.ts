@@ -24,7 +24,10 @@ export function parseArgs(args: string[]): ParsedArgs | string {
       if (v === undefined) return 'missing value for --format';
       format = v;
     } else if (a.startsWith('--format=')) format = a.slice('--format='.length);
-    else if (a === '--') paths.push(...args.slice(i + 1)), (i = args.length);
+    else if (a === '--') {
+      paths.push(...args.slice(i + 1));
+      break;
+    }
     else if (a.startsWith('-')) return `unknown option '${a}'`;
     else paths.push(a);
   }

@@ -171,3 +171,20 @@ export function appendItem(d: EditableDoc, seqPath: YamlPath, itemLines: string[
   if (typeof last !== 'string') return [];
   return setEntry(d, seqPath.slice(0, -1), last, block);
 }
+
+/** The comment at the end of the line of `key` in the map at `mapPath` (to carry it along when an entry moves). */
+export function trailingComment(d: EditableDoc, mapPath: YamlPath, key: string): string | undefined {
+  const found = walk(d.doc, [...mapPath, key]);
+  if (found.length !== mapPath.length + 2) return undefined;
+  const end = nodeRange(found[found.length - 1]!.node)?.[1] ?? nodeRange(found[found.length - 1]!.pair?.key)?.[1];
+  if (end === undefined) return undefined;
+  const nl = d.text.indexOf('\n', end);
+  const rest = d.text.slice(end, nl < 0 ? d.text.length : nl);
+  const m = /\s#.*$|^#.*$/.exec(rest);
+  return m ? m[0].trim() : undefined;
+}
+
+/** A value text followed by a carried comment. */
+export function withComment(value: string, comment: string | undefined): string {
+  return comment ? `${value}   ${comment}` : value;
+}

@@ -8,7 +8,7 @@ import { CONTROL_PLANE_NAMESPACE } from '../../config/names';
 import type { Resource, Rule, RuleHit, RuleInfo, RuleContext, YamlPath } from '../finding';
 import { obj, podTemplate, stringMap } from '../kube-objects';
 import { annotation, injectState, isMeshedValue } from '../mesh-facts';
-import { quote, removeEntry, setEntry } from '../yaml-edits';
+import { quote, removeEntry, setEntry, trailingComment, withComment } from '../yaml-edits';
 
 const INJECT_KEYS = [ANNOTATIONS.inject, LINKERD_ANNOTATIONS.inject];
 const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', CONTROL_PLANE_NAMESPACE, LINKERD_CONTROL_PLANE_NAMESPACE];
@@ -54,7 +54,7 @@ function check(res: Resource, { index }: RuleContext): RuleHit[] {
         }
       }
       if (l[key] !== undefined) {
-        const edits = a[key] === undefined ? [...removeEntry(res, [...mp, 'labels'], key), ...setEntry(res, [...mp, 'annotations'], key, quote(l[key]!))] : [];
+        const edits = a[key] === undefined ? [...removeEntry(res, [...mp, 'labels'], key), ...setEntry(res, [...mp, 'annotations'], key, withComment(quote(l[key]!), trailingComment(res, [...mp, 'labels'], key)))] : [];
         hits.push({
           code: 'WEFT3002', path: [...mp, 'labels', key], key: true,
           message: `${key} is set as a label, but the injector reads annotations only: the setting is ignored. Make it an annotation.`,
@@ -68,7 +68,7 @@ function check(res: Resource, { index }: RuleContext): RuleHit[] {
       if (ann[key] === undefined) continue;
       const tplAnn = [...t.path, 'metadata', 'annotations'];
       const edits = [...removeEntry(res, ['metadata', 'annotations'], key)];
-      if (t.annotations[key] === undefined) edits.push(...setEntry(res, tplAnn, key, quote(ann[key]!)));
+      if (t.annotations[key] === undefined) edits.push(...setEntry(res, tplAnn, key, withComment(quote(ann[key]!), trailingComment(res, ['metadata', 'annotations'], key))));
       hits.push({
         code: 'WEFT3001', path: ['metadata', 'annotations', key], key: true,
         message: `${key} on the ${res.kind}'s own metadata has no effect: the injector reads the pod template (spec.template.metadata.annotations) or the namespace, so these pods start without a proxy. Move it to the pod template.`,

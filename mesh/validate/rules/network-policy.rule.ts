@@ -109,7 +109,7 @@ function check(res: Resource, { index }: RuleContext): RuleHit[] {
       });
     } else {
       ingress.forEach((r, i) => {
-        const app = r.ports.filter((p) => p.port !== P);
+        const app = r.ports.filter((p) => !ruleAllows({ ports: [p], peers: [] }, P));
         if (app.length === 0 || !peersMeshed(res, r.peers, index)) return;
         const list = app.map((p) => str(p.port) ?? 'all').join(', ');
         hits.push({ code: 'WEFT2006', path: ['spec', 'ingress', i, 'ports'], key: true, message: `This rule limits meshed peers to port${app.length > 1 ? 's' : ''} ${list}, but meshed traffic arrives on the proxy's port ${P}, which this policy allows: the restriction is bypassed for meshed clients. Use a Server and an AuthorizationPolicy to restrict meshed callers.` });
