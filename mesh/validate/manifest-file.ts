@@ -85,7 +85,9 @@ export function splitDocuments(text: string): number[] {
 
 export function parseDocText(text: string): ParsedDoc {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, merge: true, keepSourceTokens: false });
-  const problems: DocProblem[] = doc.errors.map((e) => ({
+  // Only the first syntax error of a document is kept: the next ones are mostly its echoes.
+  const firstSyntax = doc.errors.find((e) => e.code !== 'DUPLICATE_KEY');
+  const problems: DocProblem[] = doc.errors.filter((e) => e.code === 'DUPLICATE_KEY' || e === firstSyntax).map((e) => ({
     code: e.code === 'DUPLICATE_KEY' ? 'WEFT9002' : 'WEFT9001',
     from: e.pos[0],
     to: Math.max(e.pos[1], e.pos[0] + 1),
@@ -129,7 +131,7 @@ export function parseFile(file: string, text: string, previous?: ParsedFile, max
       file,
       text,
       docs: [],
-      skipped: { code: 'WEFT9003', offset: helm, message: 'Helm template recognised ({{ }} directives) and skipped: render it first (`helm template … | weft validate -`-style, or validate the rendered files).' },
+      skipped: { code: 'WEFT9003', offset: helm, message: 'Helm template recognised ({{ }} directives) and skipped: render it with `helm template` and validate the rendered output.' },
     };
   }
   // Files that are not Kubernetes manifests (CI workflows, compose files…) are left alone.
