@@ -6,6 +6,7 @@ import { DEFAULT_OPAQUE_PORTS } from '../config/names';
 import { PROXY_ADMIN_PORT, PROXY_INBOUND_PORT, PROXY_OUTBOUND_PORT } from '../config/ports';
 import { PROXY_DEFAULTS } from '../config/proxy-defaults';
 import { parseAddr, type SocketAddr } from './discovery/discovery';
+import { parseDuration } from './reliability/retry-policy';
 
 export interface UpstreamListener {
   /** Where the app connects (loopback). */
@@ -61,9 +62,9 @@ export function parseProxyConfig(env: Env): ConfigResult {
   const ms = (name: string, fallback: number): number => {
     const v = get(name);
     if (v === undefined) return fallback;
-    const n = parseDurationMs(v);
-    if (n === undefined) errors.push(`${name}: expected a duration such as 500ms, 10s or 1m, got "${v}"`);
-    return n ?? fallback;
+    const d = parseDuration(v);
+    if (!d.ok) errors.push(`${name}: ${d.error}`);
+    return d.ok ? Math.round(d.ms) : fallback;
   };
   const int = (name: string, fallback: number | undefined): number | undefined => {
     const v = get(name);
@@ -149,15 +150,6 @@ export function parseProxyConfig(env: Env): ConfigResult {
   };
   if (config.appPort !== undefined && (config.appPort < 1 || config.appPort > 65535)) errors.push('WEFT_PROXY_APP_PORT: not a port number');
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
-}
-
-/** "10s", "500ms", "1m", "1.5s", or a bare number of milliseconds. */
-export function parseDurationMs(s: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
 }
 
 /** "25,587,3306" or ranges "4000-4010"; returns an error message string for bad input. */

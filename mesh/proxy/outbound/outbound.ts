@@ -172,8 +172,8 @@ export function forwardProxyTarget(req: IncomingMessage): { authority: string; p
     try {
       const u = new URL(url);
       const port = u.port || (u.protocol === 'https:' ? '443' : '80');
-      const host = u.hostname.startsWith('[') ? u.hostname : u.hostname;
-      return { authority: `${host}:${port}`, path: `${u.pathname}${u.search}` };
+      // URL keeps IPv6 hosts in brackets, as an authority needs them.
+      return { authority: `${u.hostname}:${port}`, path: `${u.pathname}${u.search}` };
     } catch {
       return undefined;
     }
