@@ -20,6 +20,8 @@ export interface UpstreamRequest {
   trailers?: () => OutgoingHttpHeaders | undefined;
   /** The request declares trailers (so the upstream stream must wait for them). */
   expectTrailers?: boolean;
+  /** Aborting cancels the exchange at any point (client gone, timeout). */
+  signal?: AbortSignal;
 }
 
 export interface UpstreamResponse {
@@ -35,13 +37,18 @@ export interface UpstreamResponse {
 export class UpstreamError extends Error {
   constructor(
     message: string,
-    readonly kind: 'connect' | 'reset' | 'timeout' | 'protocol',
+    readonly kind: 'connect' | 'reset' | 'timeout' | 'cancelled',
   ) {
     super(message);
   }
 }
 
 const { NGHTTP2_CANCEL } = http2.constants;
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const r: unknown = signal?.reason;
+  return r instanceof Error ? r.message : typeof r === 'string' ? r : 'cancelled';
+}
 
 function sendBody(body: UpstreamRequest['body'], sink: NodeJS.WritableStream & { end(): void }): void {
   if (body === null) sink.end();
@@ -71,6 +78,15 @@ export function sendH2(session: ClientHttp2Session, req: UpstreamRequest, extra?
     if (req.expectTrailers) stream.once('wantTrailers', () => stream.sendTrailers(req.trailers?.() ?? {}));
     if (!noBody) sendBody(req.body, stream);
     let responded = false;
+    const onAbort = (): void => {
+      if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+      if (!responded) reject(new UpstreamError(abortReason(req.signal), 'cancelled'));
+    };
+    if (req.signal) {
+      if (req.signal.aborted) return onAbort();
+      req.signal.addEventListener('abort', onAbort, { once: true });
+      stream.once('close', () => req.signal!.removeEventListener('abort', onAbort));
+    }
     stream.once('response', (h) => {
       responded = true;
       let resolveTrailers!: (t: IncomingHttpHeaders | undefined) => void;
@@ -108,6 +124,15 @@ export function sendH1(agent: http.Agent, addr: SocketAddr, req: UpstreamRequest
     }
     const out = http.request({ host: addr.host, port: addr.port, method: req.method, path: req.path, headers, agent, setHost: false });
     let responded = false;
+    const onAbort = (): void => {
+      out.destroy();
+      if (!responded) reject(new UpstreamError(abortReason(req.signal), 'cancelled'));
+    };
+    if (req.signal) {
+      if (req.signal.aborted) return onAbort();
+      req.signal.addEventListener('abort', onAbort, { once: true });
+      out.once('close', () => req.signal!.removeEventListener('abort', onAbort));
+    }
     out.once('response', (res) => {
       responded = true;
       const trailers = new Promise<IncomingHttpHeaders | undefined>((r) => {

@@ -208,6 +208,9 @@ export class Inbound {
       trailers: ds.trailers,
       expectTrailers: ds.expectTrailers,
     };
+    const ctl = new AbortController();
+    ds.onAbort(() => ctl.abort(new Error('client went away')));
+    req.signal = ctl.signal;
     let res: UpstreamResponse;
     try {
       res = proto === 'h1' ? await sendH1(this.o.pools.h1Agent, app, req) : await this.o.pools.plainSession(app).then((s) => sendH2(s, req));
@@ -217,7 +220,6 @@ export class Inbound {
       return ds.fail(502, `app on port ${port} is unreachable: ${(e as Error).message}`);
     }
     rec.responseHeaders(res.status);
-    ds.onAbort(() => res.cancel());
     const completed = await ds.respond(res);
     const trailers = completed ? await res.trailers : undefined;
     const g = trailers?.['grpc-status'] ?? res.headers['grpc-status'];

@@ -108,18 +108,21 @@ export class OutboundHttp {
     if (retry) route.budget.deposit();
 
     let current: UpstreamResponse | undefined;
+    let attemptCtl: AbortController | undefined;
     let finished = false;
     let requestTimer: NodeJS.Timeout | undefined;
     if (timeouts.requestMs) {
       requestTimer = setTimeout(() => {
         if (finished) return;
         finished = true;
+        attemptCtl?.abort(new Error(`request timeout after ${timeouts.requestMs} ms`));
         current?.cancel();
         ds.fail(504, `request timeout after ${timeouts.requestMs} ms`);
       }, timeouts.requestMs);
     }
     ds.onAbort(() => {
       finished = true;
+      attemptCtl?.abort(new Error('client went away'));
       current?.cancel();
     });
     const done = (): void => {
@@ -139,32 +142,23 @@ export class OutboundHttp {
       const ep = lease.endpoint;
       const rec = this.deps.metrics.httpStream(this.labelsFor(target, ep, base.authority));
       const started = performance.now();
-      let attemptTimer: NodeJS.Timeout | undefined;
+      const ctl = (attemptCtl = new AbortController());
       const perAttempt = retry?.timeoutMs || timeouts.responseMs || 0;
+      const attemptTimer = perAttempt > 0 ? setTimeout(() => ctl.abort(new Error(`response timeout after ${perAttempt} ms`)), perAttempt) : undefined;
       let res: UpstreamResponse | undefined;
       let err: UpstreamError | undefined;
       try {
-        const sending = this.send(ds, ep, base, defaultPort);
-        res = await (perAttempt > 0
-          ? Promise.race([
-              sending,
-              new Promise<never>((_, reject) => {
-                attemptTimer = setTimeout(() => {
-                  void sending.then((r) => r.cancel(), () => undefined);
-                  reject(new UpstreamError(`response timeout after ${perAttempt} ms`, 'timeout'));
-                }, perAttempt);
-              }),
-            ])
-          : sending);
+        res = await this.send(ds, ep, { ...base, signal: ctl.signal }, defaultPort);
       } catch (e) {
         err = e instanceof UpstreamError ? e : new UpstreamError((e as Error).message, 'reset');
+        if (err.kind === 'cancelled' && attemptTimer && !finished) err = new UpstreamError(err.message, 'timeout');
       } finally {
         if (attemptTimer) clearTimeout(attemptTimer);
       }
       const rtt = performance.now() - started;
       if (finished) {
         res?.cancel();
-        lease.release({ ok: !err, rttMs: rtt });
+        lease.release({ ok: !err || err.kind === 'cancelled', rttMs: rtt });
         rec.end({ error: true });
         return;
       }
@@ -237,6 +231,9 @@ export class OutboundHttp {
       trailers: ds.trailers,
       expectTrailers: ds.expectTrailers,
     };
+    const ctl = new AbortController();
+    ds.onAbort(() => ctl.abort(new Error('client went away')));
+    req.signal = ctl.signal;
     let res: UpstreamResponse;
     try {
       res =
@@ -248,7 +245,6 @@ export class OutboundHttp {
       return ds.fail(502, (e as Error).message);
     }
     rec.responseHeaders(res.status);
-    ds.onAbort(() => res.cancel());
     const completed = await ds.respond(res);
     const trailers = completed ? await res.trailers : undefined;
     rec.end({ grpcStatus: grpcStatusOf(trailers) ?? grpcStatusOf(res.headers), error: !completed });
