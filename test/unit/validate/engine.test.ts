@@ -35,7 +35,7 @@ test('the ignore quick fix appends to an existing ignore list', () => {
   const f = check(text);
   const ignore = f[0]!.fixes.find((x) => x.kind === 'ignore')!;
   const after = applyEdits(text, ignore.edits);
-  assert.match(after, /validate\.weft\.dev\/ignore: "WEFT1001,WEFT3001"  # keep/);
+  assert.match(after, /validate\.weft\.dev\/ignore: "WEFT1001,WEFT3001" {2}# keep/);
   assert.deepEqual(codes(check(after)), []);
 });
 
