@@ -33,7 +33,11 @@ export function classifyPrefix(buf: Buffer): Detected | 'need-more' {
   if (eol < 0) {
     if (buf.length > MAX_REQUEST_LINE) return 'opaque';
     // Anything that cannot be part of a request line settles it early.
-    for (let j = i + 1; j < buf.length; j++) if (buf[j]! < 0x20 || buf[j] === 0x7f) return 'opaque';
+    // A CR as the very last byte may be a line end whose LF is still in flight.
+    for (let j = i + 1; j < buf.length; j++) {
+      const c = buf[j]!;
+      if ((c < 0x20 && !(c === 0x0d && j === buf.length - 1)) || c === 0x7f) return 'opaque';
+    }
     return 'need-more';
   }
   return REQUEST_LINE.test(buf.toString('latin1', 0, eol)) ? 'http1' : 'opaque';
