@@ -32,6 +32,8 @@ export interface UpstreamResponse {
   trailers: Promise<IncomingHttpHeaders | undefined>;
   /** Cancels the upstream exchange (client went away, timeout). */
   cancel(): void;
+  /** HTTP/2: the response HEADERS frame carried END_STREAM (no body, no trailers; gRPC's trailers-only). */
+  endedWithHeaders?: boolean;
 }
 
 export class UpstreamError extends Error {
@@ -87,7 +89,7 @@ export function sendH2(session: ClientHttp2Session, req: UpstreamRequest, extra?
       req.signal.addEventListener('abort', onAbort, { once: true });
       stream.once('close', () => req.signal!.removeEventListener('abort', onAbort));
     }
-    stream.once('response', (h) => {
+    stream.once('response', (h, flags: number) => {
       responded = true;
       let resolveTrailers!: (t: IncomingHttpHeaders | undefined) => void;
       const trailers = new Promise<IncomingHttpHeaders | undefined>((r) => (resolveTrailers = r));
@@ -103,6 +105,7 @@ export function sendH2(session: ClientHttp2Session, req: UpstreamRequest, extra?
         cancel: () => {
           if (!stream.closed) stream.close(NGHTTP2_CANCEL);
         },
+        endedWithHeaders: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0,
       });
     });
     stream.once('error', (e: Error) => {
@@ -199,6 +202,14 @@ export function writeToH2(stream: ServerHttp2Stream, up: UpstreamResponse, extra
     if (stream.destroyed || stream.closed) {
       up.cancel();
       resolve(false);
+      return;
+    }
+    if (up.endedWithHeaders) {
+      // The upstream ended the stream on its HEADERS frame (gRPC's trailers-only response: grpc-status
+      // is in those headers): keep END_STREAM there, or gRPC clients see a call with no status.
+      stream.respond(headers, { endStream: true });
+      up.body.resume();
+      stream.once('close', () => resolve(stream.rstCode === http2.constants.NGHTTP2_NO_ERROR));
       return;
     }
     stream.respond(headers, { waitForTrailers: expectTrailers });
