@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAddr, type SocketAddr } from '../../mesh/proxy/discovery/discovery';
 
-export const WEFT_ENTRY = fileURLToPath(new URL('../../dist/weft.js', import.meta.url));
+// From source this module is dev-cluster/local/; bundled into dist/weft.js it is dist/ itself.
+export const WEFT_ENTRY = fileURLToPath(new URL(/\/dist\/[^/]+$/.test(import.meta.url) ? './weft.js' : '../../dist/weft.js', import.meta.url));
 
 export interface ProxyProcess {
   name: string;

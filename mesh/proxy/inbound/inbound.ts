@@ -183,8 +183,9 @@ export class Inbound {
       return;
     }
     const rest = h.bytes.subarray(TRANSPORT_HEADER_LENGTH);
+    // Stay paused: splice() pipes (and so resumes) once the app connection exists; resuming here
+    // would emit the client's first bytes while nothing listens, and lose them.
     if (rest.length > 0) tlsSocket.unshift(rest);
-    tlsSocket.resume();
     return this.spliceToApp(tlsSocket, h.result.port, clientId);
   }
 
