@@ -8,6 +8,10 @@ const commands: Record<string, Command> = {
     summary: 'run a proxy configured by WEFT_* environment variables (docs/proxy.md)',
     run: async (args) => (await import('./proxy.command')).run(args),
   },
+  demo: {
+    summary: 'run the mesh and a demo app locally, with live golden metrics (Ctrl-C stops)',
+    run: async (args) => (await import('./demo.command')).run(args),
+  },
   validate: {
     summary: 'check Kubernetes manifests for mesh mistakes (docs/rules.md)',
     run: async (args) => (await import('./validate.command')).run(args),

@@ -24,8 +24,8 @@ export interface GoldenRow {
   p99Ms: number | undefined;
   /** From `tls` on the requests of the interval (or, when idle, on every request series seen). */
   mtls: MtlsState | undefined;
-  /** `tcp_open_connections` now, summed over the row's series. */
-  tcpOpen: number;
+  /** `tcp_open_connections` now, summed over the row's series; undefined when the proxy reports none. */
+  tcpOpen: number | undefined;
 }
 
 /** A histogram as cumulative bucket counts: upper bound (ms, Infinity for +Inf) → count. */
@@ -81,7 +81,7 @@ interface Acc {
   plainRequests: number;
   tlsSeen: boolean;
   plainSeen: boolean;
-  tcpOpen: number;
+  tcpOpen: number | undefined;
   http: boolean;
 }
 
@@ -105,7 +105,7 @@ export function goldenRows(workload: string, prev: readonly Sample[] | undefined
     const key = groupKey(direction, authority);
     let a = groups.get(key);
     if (!a) {
-      a = { direction, authority, responses: 0, successes: 0, buckets: new Map(), tlsRequests: 0, plainRequests: 0, tlsSeen: false, plainSeen: false, tcpOpen: 0, http: false };
+      a = { direction, authority, responses: 0, successes: 0, buckets: new Map(), tlsRequests: 0, plainRequests: 0, tlsSeen: false, plainSeen: false, tcpOpen: undefined, http: false };
       groups.set(key, a);
     }
     return a;
@@ -153,12 +153,12 @@ export function goldenRows(workload: string, prev: readonly Sample[] | undefined
   for (const t of tcp) {
     const own = groups.get(groupKey(t.direction, t.authority));
     if (own?.http) {
-      own.tcpOpen += t.open;
+      own.tcpOpen = (own.tcpOpen ?? 0) + t.open;
       continue;
     }
     const sameDirection = [...groups.values()].filter((g) => g.http && g.direction === t.direction);
-    if (sameDirection.length === 1) sameDirection[0]!.tcpOpen += t.open;
-    else acc({ [LABEL.direction]: t.direction, [LABEL.authority]: t.authority }).tcpOpen += t.open;
+    const target = sameDirection.length === 1 ? sameDirection[0]! : acc({ [LABEL.direction]: t.direction, [LABEL.authority]: t.authority });
+    target.tcpOpen = (target.tcpOpen ?? 0) + t.open;
   }
 
   const rows: GoldenRow[] = [];

@@ -29,7 +29,7 @@ export function rowCells(r: GoldenRow): string[] {
     formatLatency(r.p95Ms),
     formatLatency(r.p99Ms),
     r.mtls ?? '-',
-    String(r.tcpOpen),
+    r.tcpOpen === undefined ? '-' : String(r.tcpOpen),
   ];
 }
 

@@ -111,7 +111,8 @@ test('TCP connections: own authority, else the only HTTP row of the direction, e
   );
   const rows = goldenRows('web', undefined, curr, 1);
   const tcp = Object.fromEntries(rows.map((r) => [`${r.direction} ${r.authority}`, r.tcpOpen]));
-  assert.deepEqual(tcp, { 'inbound web.demo:80': 3, 'outbound api.demo:80': 1, 'outbound other.demo:80': 0, 'outbound db.demo:5432': 3 });
+  assert.deepEqual(tcp, { 'inbound web.demo:80': 3, 'outbound api.demo:80': 1, 'outbound other.demo:80': undefined, 'outbound db.demo:5432': 3 });
+  assert.equal(goldenRows('web', undefined, exposition([{ direction: 'inbound', authority: 'x:1', ok: 1, fail: 0, latencies: [1] }]), 1)[0]!.tcpOpen, undefined, 'no TCP series: unknown, not 0');
   const db = rows.find((r) => r.authority === 'db.demo:5432')!;
   assert.equal(db.successRate, undefined);
   assert.equal(db.mtls, undefined);

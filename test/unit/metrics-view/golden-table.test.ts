@@ -21,6 +21,7 @@ test('a header and one aligned line per row', () => {
   const out = renderGoldenTable([row({}), row({ workload: 'traffic', direction: 'outbound', authority: 'web.demo:80', successRate: undefined, rps: 0, mtls: undefined, tcpOpen: 12 })]);
   const lines = out.trimEnd().split('\n');
   assert.equal(lines.length, 3);
+  assert.match(renderGoldenTable([row({ tcpOpen: undefined })]), /yes\s+-\n$/);
   assert.match(lines[0]!, /^WORKLOAD\s+DIRECTION\s+AUTHORITY\s+SUCCESS\s+RPS\s+P50\s+P95\s+P99\s+MTLS\s+TCP$/);
   assert.match(lines[1]!, /^api\s+inbound\s+api\.demo:80\s+95\.00%\s+20\.0\s+2\.5ms\s+18ms\s+1\.50s\s+yes\s+1$/);
   assert.match(lines[2]!, /^traffic\s+outbound\s+web\.demo:80\s+-\s+0\.0\s.*-\s+12$/);

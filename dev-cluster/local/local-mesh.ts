@@ -1,0 +1,219 @@
+/**
+ * The local mode's runner: for every workload of a topology, its proxy (`weft proxy`, explicit
+ * mode) and its app, as processes on this machine, with mTLS identities from a throwaway CA.
+ * Upstreams are bound to local ports by each proxy and handed to the app as environment variables
+ * (UPSTREAM_<SERVICE>_URL, UPSTREAM_<SERVICE>_AUTHORITY); a served workload's app gets PORT.
+ * The demo runs on it now; `weft local up -f topology.yaml` will parse its file into LocalTopology.
+ */
+import net from 'node:net';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { createDevCa } from '../../mesh/control/identity/ca';
+import { identityName } from '../../mesh/config/identity';
+import { formatAddr, parseAddr, type SocketAddr } from '../../mesh/proxy/discovery/discovery';
+import { spawnProxy, type ProxyProcess } from './proxy-process';
+import { checkPortFree, pickFreePort } from './port-check';
+import type { Supervised, Supervisor } from './supervisor';
+
+const LOOPBACK = '127.0.0.1';
+
+export interface LocalWorkload {
+  name: string;
+  serviceAccount: string;
+  /** The app: a command and its arguments, run with the variables above added to `env`. */
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** The service this workload serves (`host:port`, e.g. `web.demo:80`); absent for pure clients. */
+  serves?: string;
+  /** Port of the proxy's inbound listener on 127.0.0.1 (0 or absent: any free port). */
+  inboundPort?: number;
+  /** Services (`host:port`) the app calls through its proxy. */
+  upstreams: string[];
+}
+
+export interface LocalTopology {
+  namespace: string;
+  workloads: LocalWorkload[];
+}
+
+export interface RunningWorkload {
+  workload: LocalWorkload;
+  identity: string;
+  proxy: ProxyProcess;
+  app: Supervised;
+  appPort: number | undefined;
+}
+
+export interface LocalMeshOptions {
+  /** A directory this run owns (identities, destination file); the caller removes it. */
+  workDir: string;
+  supervisor: Supervisor;
+  /** Every proxy log line and app output line, by workload. */
+  onLog?: (source: string, line: string) => void;
+  /** Progress messages for the user. */
+  onProgress?: (msg: string) => void;
+  startTimeoutMs?: number;
+}
+
+/** The variable-name stem of a service: `api.demo:80` → `API`. */
+export function upstreamEnvName(authority: string): string {
+  const host = authority.split(':')[0] ?? authority;
+  return (host.split('.')[0] ?? host).toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/** Static problems of a topology, each naming the workload and field; empty when it can run. */
+export function checkTopology(t: LocalTopology): string[] {
+  const errors: string[] = [];
+  const served = new Map<string, string>();
+  const names = new Set<string>();
+  t.workloads.forEach((w, i) => {
+    const at = `workloads[${i}] (${w.name || '?'})`;
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(w.name)) errors.push(`${at}.name: expected a DNS label`);
+    if (names.has(w.name)) errors.push(`${at}.name: "${w.name}" is used twice`);
+    names.add(w.name);
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(w.serviceAccount)) errors.push(`${at}.serviceAccount: expected a DNS label`);
+    if (w.serves !== undefined) {
+      if (!parseAddr(w.serves)) errors.push(`${at}.serves: expected host:port, got "${w.serves}"`);
+      else if (served.has(w.serves)) errors.push(`${at}.serves: "${w.serves}" is already served by ${served.get(w.serves)}`);
+      else served.set(w.serves, w.name);
+    }
+    if (w.inboundPort !== undefined && w.serves === undefined) errors.push(`${at}.inboundPort: only a workload that serves a service has an inbound listener`);
+    for (const u of w.upstreams) if (!parseAddr(u)) errors.push(`${at}.upstreams: expected host:port, got "${u}"`);
+  });
+  t.workloads.forEach((w, i) => {
+    for (const u of w.upstreams) if (parseAddr(u) && !served.has(u)) errors.push(`workloads[${i}] (${w.name}).upstreams: no workload serves "${u}"`);
+  });
+  return errors;
+}
+
+/** The destination file for the proxies: each served authority → its proxy's inbound, with identity. */
+export function destinationDocument(namespace: string, served: { authority: string; name: string; inbound: SocketAddr; identity: string; appPort: number }[]): string {
+  return toYaml({
+    destinations: served.map((s) => ({
+      authority: s.authority,
+      labels: { service: s.name, namespace },
+      endpoints: [{ addr: formatAddr(s.inbound), identity: s.identity, targetPort: s.appPort, labels: { pod: s.name, serviceaccount: s.name } }],
+    })),
+  });
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text);
+  await rename(`${path}.tmp`, path);
+}
+
+function waitForPort(port: number, app: Supervised, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      if (app.hasExited()) return reject(new Error(`${app.name} exited at start: ${app.tail().slice(-5).join(' | ') || 'no output'}`));
+      const s = net.connect({ host: LOOPBACK, port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > deadline) reject(new Error(`${app.name} did not listen on port ${port} in time: ${app.tail().slice(-5).join(' | ')}`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+function waitForReload(proxy: ProxyProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (proxy.logs.some((l) => typeof l['msg'] === 'string' && l['msg'].includes('reloaded')) || Date.now() > deadline) resolve();
+      else setTimeout(check, 25);
+    };
+    check();
+  });
+}
+
+/**
+ * Starts the topology: identities, proxies (in parallel), the destination file, then the apps,
+ * servers before clients, each awaited until it listens. On any failure it throws; the caller's
+ * supervisor still holds whatever was started and must stop it.
+ */
+export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Promise<RunningWorkload[]> {
+  const problems = checkTopology(t);
+  if (problems.length > 0) throw new Error(`topology:\n  ${problems.join('\n  ')}`);
+  for (const w of t.workloads) {
+    if (w.inboundPort) {
+      const free = await checkPortFree(LOOPBACK, w.inboundPort);
+      if (!free.ok) throw new Error(`${free.reason}: ${w.name} needs it for its inbound listener (choose another port)`);
+    }
+  }
+  const timeout = o.startTimeoutMs ?? 15_000;
+
+  o.onProgress?.('creating a throwaway CA and one identity per workload');
+  const ca = await createDevCa();
+  const destinationFile = join(o.workDir, 'destinations.yaml');
+  await mkdir(o.workDir, { recursive: true });
+  await writeAtomically(destinationFile, 'destinations: []\n');
+  const prepared = await Promise.all(
+    t.workloads.map(async (w) => {
+      const identity = identityName({ serviceAccount: w.serviceAccount, namespace: t.namespace });
+      const identityDir = join(o.workDir, 'identity', w.name);
+      await ca.writeIdentity(identityDir, identity);
+      const appPort = w.serves ? await pickFreePort(LOOPBACK) : undefined;
+      return { w, identity, identityDir, appPort };
+    }),
+  );
+
+  o.onProgress?.(`starting ${prepared.length} proxies`);
+  const proxies = await Promise.all(
+    prepared.map(async (p) => {
+      const env: Record<string, string> = {
+        WEFT_PROXY_ADMIN_ADDR: `${LOOPBACK}:0`,
+        WEFT_PROXY_IDENTITY_DIR: p.identityDir,
+        WEFT_PROXY_DESTINATION_FILE: destinationFile,
+        WEFT_PROXY_SHUTDOWN_GRACE: '1s',
+        WEFT_PROXY_WORKLOAD_LABELS: `workload=${p.w.name},namespace=${t.namespace}`,
+      };
+      if (p.w.serves) {
+        env['WEFT_PROXY_INBOUND_ADDR'] = `${LOOPBACK}:${p.w.inboundPort ?? 0}`;
+        env['WEFT_PROXY_APP_PORT'] = String(p.appPort);
+      }
+      if (p.w.upstreams.length > 0) env['WEFT_PROXY_UPSTREAMS'] = p.w.upstreams.map((u) => `${u}=${LOOPBACK}:0`).join(',');
+      const proxy = await spawnProxy({ name: `${p.w.name}-proxy`, env, startTimeoutMs: timeout, onLog: (line) => o.onLog?.(`${p.w.name}-proxy`, line) }).catch((e: Error) => {
+        throw new Error(`proxy of ${p.w.name} failed to start: ${e.message}`);
+      });
+      o.supervisor.adopt(`${p.w.name}-proxy`, proxy.child, (grace) => proxy.stop(grace));
+      return { ...p, proxy };
+    }),
+  );
+
+  await writeAtomically(
+    destinationFile,
+    destinationDocument(
+      t.namespace,
+      proxies.filter((p) => p.w.serves).map((p) => ({ authority: p.w.serves!, name: p.w.name, inbound: p.proxy.inbound!, identity: p.identity, appPort: p.appPort! })),
+    ),
+  );
+  await Promise.all(proxies.map((p) => waitForReload(p.proxy, 3_000)));
+
+  const running: RunningWorkload[] = [];
+  const order = [...proxies.filter((p) => p.w.serves), ...proxies.filter((p) => !p.w.serves)];
+  for (const p of order) {
+    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...(p.w.env ?? {}) };
+    if (p.appPort !== undefined) env['PORT'] = String(p.appPort);
+    for (const u of p.w.upstreams) {
+      const listen = p.proxy.upstreams.get(u);
+      if (!listen) throw new Error(`proxy of ${p.w.name} bound no upstream listener for ${u}`);
+      env[`UPSTREAM_${upstreamEnvName(u)}_URL`] = `http://${formatAddr(listen)}`;
+      env[`UPSTREAM_${upstreamEnvName(u)}_AUTHORITY`] = u;
+    }
+    o.onProgress?.(`starting ${p.w.name}`);
+    const app = o.supervisor.spawnApp({ name: p.w.name, command: p.w.command, args: p.w.args, env });
+    if (app.pid < 0) throw new Error(`${p.w.name}: could not start ${p.w.command}`);
+    if (p.appPort !== undefined) await waitForPort(p.appPort, app, timeout);
+    running.push({ workload: p.w, identity: p.identity, proxy: p.proxy, app, appPort: p.appPort });
+  }
+  return running;
+}
