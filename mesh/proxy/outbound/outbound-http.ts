@@ -3,12 +3,13 @@
  * pick an endpoint (P2C/peak-EWMA), send it over the mesh (mTLS HTTP/2) or in plaintext, with
  * retries within a budget and timeouts, and record golden metrics.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { PROXY_DEFAULTS } from '../../config/proxy-defaults';
 import { formatAddr, parseAddr, type Endpoint, type SocketAddr } from '../discovery/discovery';
 import { bufferUpTo, type Downstream } from '../http/downstream';
 import { sendH1, sendH2, UpstreamError, type UpstreamRequest, type UpstreamResponse } from '../http/exchange';
-import { forwardableHeaders, H_DST_PORT, H_ORIG_PROTO, type HeaderMap } from '../http/headers';
+import { forwardOnce, grpcStatusOf, upstreamRequestOf } from '../http/forward-once';
+import { H_DST_PORT, H_ORIG_PROTO, type HeaderMap } from '../http/headers';
 import type { Logger } from '../log';
 import type { ProxyMetrics, TrafficLabels } from '../metrics/proxy-metrics';
 import type { UpstreamPools } from '../transport/upstream-pools';
@@ -20,15 +21,6 @@ export interface OutboundHttpDeps {
   metrics: ProxyMetrics;
   log: Logger;
   random?: () => number;
-}
-
-const RETRYABLE_GRPC_HEADER = 'grpc-status';
-
-function grpcStatusOf(h: Record<string, unknown> | undefined): number | undefined {
-  const v = h?.[RETRYABLE_GRPC_HEADER];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  return Number.isInteger(n) ? n : undefined;
 }
 
 /** Weighted choice over a split's backends (pure given `random`). */
@@ -81,15 +73,7 @@ export class OutboundHttp {
     const profile = route.profile;
     const retry = route.retry;
     const timeouts = profile?.timeouts ?? {};
-    const base: UpstreamRequest = {
-      method: ds.method,
-      path: ds.path,
-      authority: ds.authority || target.authority,
-      headers: forwardableHeaders(ds.headers),
-      body: ds.body,
-      trailers: ds.trailers,
-      expectTrailers: ds.expectTrailers,
-    };
+    const base = upstreamRequestOf(ds, target.authority);
     let replayable = ds.body === null;
     if (retry && ds.body) {
       const r = await bufferUpTo(ds.body, PROXY_DEFAULTS.maxRetryableBodyBytes).catch(() => undefined);
@@ -213,7 +197,7 @@ export class OutboundHttp {
   }
 
   /** A target discovery does not know: forward to the original address in plaintext. */
-  private async forwardDirect(ds: Downstream, addr: SocketAddr): Promise<void> {
+  private forwardDirect(ds: Downstream, addr: SocketAddr): Promise<void> {
     const key = formatAddr(addr);
     let labels = this.directLabels.get(`${key}|${ds.authority}`);
     if (!labels) {
@@ -222,32 +206,7 @@ export class OutboundHttp {
       this.directLabels.set(`${key}|${ds.authority}`, labels);
     }
     const rec = this.deps.metrics.httpStream(labels);
-    const req: UpstreamRequest = {
-      method: ds.method,
-      path: ds.path,
-      authority: ds.authority || key,
-      headers: forwardableHeaders(ds.headers),
-      body: ds.body as Readable | null,
-      trailers: ds.trailers,
-      expectTrailers: ds.expectTrailers,
-    };
-    const ctl = new AbortController();
-    ds.onAbort(() => ctl.abort(new Error('client went away')));
-    req.signal = ctl.signal;
-    let res: UpstreamResponse;
-    try {
-      res =
-        ds.proto === 'h2'
-          ? await this.deps.pools.plainSession(addr).then((s) => sendH2(s, req))
-          : await sendH1(this.deps.pools.h1Agent, addr, req);
-    } catch (e) {
-      rec.end({ error: true });
-      return ds.fail(502, (e as Error).message);
-    }
-    rec.responseHeaders(res.status);
-    const completed = await ds.respond(res);
-    const trailers = completed ? await res.trailers : undefined;
-    rec.end({ grpcStatus: grpcStatusOf(trailers) ?? grpcStatusOf(res.headers), error: !completed });
+    return forwardOnce({ ds, addr, proto: ds.proto, pools: this.deps.pools, rec, what: key });
   }
 
   private labelsFor(target: Target, ep: Endpoint, authority: string): TrafficLabels {

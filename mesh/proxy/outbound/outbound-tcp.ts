@@ -4,7 +4,6 @@
  * both ways; half-close propagated.
  */
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
 import { formatAddr, parseAddr, type Endpoint, type SocketAddr } from '../discovery/discovery';
 import type { Logger } from '../log';
 import type { ProxyMetrics, TcpRecorder, TrafficLabels } from '../metrics/proxy-metrics';
@@ -48,7 +47,7 @@ export class OutboundTcp {
     private readonly deps: { destinations: Destinations; pools: UpstreamPools; metrics: ProxyMetrics; log: Logger },
   ) {}
 
-  async forward(client: Socket, targetAuthority: string, fallback: SocketAddr | undefined, prefix?: Buffer): Promise<void> {
+  async forward(client: Duplex, targetAuthority: string, fallback: SocketAddr | undefined, prefix?: Buffer): Promise<void> {
     const { destinations, pools, metrics, log } = this.deps;
     const target = destinations.get(targetAuthority);
     if (target.state === 'pending') await target.ready;

@@ -1,0 +1,124 @@
+/**
+ * The HTTP front both sides of the proxy share: never-listening HTTP/1.1 and HTTP/2 servers fed
+ * connections whose protocol detection already ran, a per-connection context, connection tracking,
+ * and graceful drain. HTTP/2 sessions expose a proxy object as their socket, so HTTP/2 contexts are
+ * keyed by session.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../log';
+
+export interface HttpFrontHandlers<Ctx> {
+  request(req: IncomingMessage, res: ServerResponse, ctx: Ctx): void;
+  /** An HTTP/1 Upgrade request (WebSocket…): the handler owns the socket from here. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: Ctx): void;
+  /** A CONNECT request; absent: refused. */
+  connect?(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: Ctx): void;
+  stream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ctx: Ctx): void;
+}
+
+export interface HttpFrontLimits {
+  maxHeaderBytes: number;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+const H2_SETTINGS: http2.Settings = { initialWindowSize: 1 << 20, maxConcurrentStreams: 1000 };
+
+export class HttpFront<Ctx> {
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly ctx = new WeakMap<Duplex, Ctx>();
+  private readonly sessionCtx = new WeakMap<http2.Http2Session, Ctx>();
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly sockets = new Set<Duplex>();
+  private pendingH2: Ctx | undefined;
+
+  constructor(side: 'inbound' | 'outbound', limits: HttpFrontLimits, handlers: HttpFrontHandlers<Ctx>, log: Logger) {
+    this.h1 = http.createServer({
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headerTimeoutMs,
+      requestTimeout: 0,
+      keepAliveTimeout: limits.idleTimeoutMs,
+    });
+    this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const c = this.ctx.get(req.socket);
+      if (c === undefined) return void res.destroy();
+      handlers.request(req, res, c);
+    });
+    this.h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const c = this.ctx.get(socket);
+      if (c === undefined) return void socket.destroy();
+      handlers.upgrade(req, socket, head, c);
+    });
+    this.h1.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const c = this.ctx.get(socket);
+      if (c === undefined || !handlers.connect) {
+        socket.end('HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n');
+        return;
+      }
+      handlers.connect(req, socket, head, c);
+    });
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      log.info(`${side}: bad HTTP request`, { error: err.code ?? err.message });
+      clientErrorResponse(err, socket);
+    });
+    this.h2 = http2.createServer({ settings: H2_SETTINGS });
+    this.h2.on('session', (session: ServerHttp2Session) => {
+      if (this.pendingH2 !== undefined) this.sessionCtx.set(session, this.pendingH2);
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    this.h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      const c = stream.session ? this.sessionCtx.get(stream.session) : undefined;
+      if (c === undefined) return void stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      handlers.stream(stream, headers, c);
+    });
+    this.h2.on('sessionError', (e: Error) => log.debug(`${side}: HTTP/2 session error`, { error: e.message }));
+  }
+
+  /** Counts a connection as open until it closes (for drain), and keeps its errors from throwing. */
+  track(socket: Duplex): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+  }
+
+  serveH1(socket: Duplex, ctx: Ctx): void {
+    this.ctx.set(socket, ctx);
+    this.h1.emit('connection', socket);
+    socket.resume();
+  }
+
+  serveH2(socket: Duplex, ctx: Ctx): void {
+    this.pendingH2 = ctx;
+    this.h2.emit('connection', socket);
+    this.pendingH2 = undefined;
+  }
+
+  /** Graceful drain: idle HTTP/1 connections close, HTTP/2 sessions get GOAWAY; in-flight requests finish. */
+  drain(): void {
+    this.h1.closeIdleConnections();
+    for (const s of this.sessions) if (!s.closed) s.close();
+  }
+
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  destroyAll(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+}
+
+/** The answer to a malformed request: 431 for oversized headers, 408 for a header timeout, else 400. */
+export function clientErrorResponse(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || socket.destroyed) return void socket.destroy();
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+}
+
+export type { Socket };
