@@ -66,10 +66,16 @@ export function responseHasNoBody(method: string, status: number): boolean {
   return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
 }
 
-/** Serialises an HTTP/1.1 request head, for tunnelling an Upgrade request over a raw byte stream. */
+/**
+ * Serialises an HTTP/1.1 request head, for tunnelling an Upgrade request over a raw byte stream.
+ * Weft's internal `weft-*` fields are dropped, so a client cannot forge `weft-client-id` this way.
+ */
 export function serializeRequestHead(method: string, url: string, rawHeaders: string[]): Buffer {
   let s = `${method} ${url} HTTP/1.1\r\n`;
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) s += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase().startsWith('weft-')) continue;
+    s += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+  }
   return Buffer.from(`${s}\r\n`, 'latin1');
 }
 
