@@ -7,7 +7,15 @@ import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerRe
 import http2, { type ClientHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { Readable } from 'node:stream';
 import type { SocketAddr } from '../discovery/discovery';
-import { forwardableHeaders, forwardableTrailers, type HeaderMap } from './headers';
+import { forwardableHeaders, forwardableTrailers, H_PROXY_ERROR, type HeaderMap } from './headers';
+
+/** Response headers for the next hop: the forwardable ones, plus a peer proxy's weft-proxy-error (the client must learn why). */
+function responseHeaders(up: UpstreamResponse): HeaderMap {
+  const h = forwardableHeaders(up.headers);
+  const reason = up.headers[H_PROXY_ERROR];
+  if (reason !== undefined) h[H_PROXY_ERROR] = reason;
+  return h;
+}
 
 export interface UpstreamRequest {
   method: string;
@@ -165,7 +173,7 @@ export function sendH1(agent: http.Agent, addr: SocketAddr, req: UpstreamRequest
 
 /** Copies an upstream response to an HTTP/1.1 downstream. Resolves when done (true) or cut (false). */
 export function writeToH1(res: ServerResponse, up: UpstreamResponse, extraHeaders?: HeaderMap): Promise<boolean> {
-  const headers = forwardableHeaders(up.headers);
+  const headers = responseHeaders(up);
   if (extraHeaders) Object.assign(headers, extraHeaders);
   res.writeHead(up.status, headers);
   return new Promise((resolve) => {
@@ -193,7 +201,7 @@ export function writeToH1(res: ServerResponse, up: UpstreamResponse, extraHeader
 
 /** Copies an upstream response to an HTTP/2 downstream stream. Resolves when done (true) or cut (false). */
 export function writeToH2(stream: ServerHttp2Stream, up: UpstreamResponse, extraHeaders?: HeaderMap): Promise<boolean> {
-  const headers: OutgoingHttpHeaders = forwardableHeaders(up.headers);
+  const headers: OutgoingHttpHeaders = responseHeaders(up);
   if (extraHeaders) Object.assign(headers, extraHeaders);
   headers[':status'] = up.status;
   const ct = up.headers['content-type'];
