@@ -106,26 +106,30 @@ describe('bad input', () => {
   });
 
   test('a client that never finishes its headers gets 408 within the header timeout', async () => {
-    await Promise.all(
+    const problems = await Promise.all(
       sides().map(async ([side, addr, proxy]) => {
         let r: Awaited<ReturnType<typeof rawExchange>> | undefined;
         const logs = await newLogs(proxy, async () => {
           r = await rawExchange(addr, ['GET /slow HTTP/1.1\r\n', 'host: a\r\n', 'x-a: 1\r\n'], { gapMs: 100, timeoutMs: HEADER_TIMEOUT_MS + 3_000 });
         });
-        assert.match(r!.data.toString('latin1'), /^HTTP\/1\.1 408 /, `${side}: got ${r!.how} after ${r!.ms.toFixed(0)} ms: ${JSON.stringify(r!.data.toString('latin1'))}`);
-        assert.ok(r!.ms < HEADER_TIMEOUT_MS + 1_500, `${side}: 408 after ${r!.ms.toFixed(0)} ms`);
-        assert.equal(logs.filter((l) => String(l['msg']).includes('bad HTTP request')).length, 1, `${side}: ${msgs(logs)}`);
+        const got = `${side}: ${r!.how} after ${r!.ms.toFixed(0)} ms with ${JSON.stringify(r!.data.toString('latin1').slice(0, 40))}`;
+        if (!/^HTTP\/1\.1 408 /.test(r!.data.toString('latin1')) || r!.ms > HEADER_TIMEOUT_MS + 1_500) return got;
+        if (logs.filter((l) => String(l['msg']).includes('bad HTTP request')).length !== 1) return `${side}: logs ${msgs(logs)}`;
         await stillServes(addr);
+        return undefined;
       }),
     );
+    assert.deepEqual(problems.filter(Boolean), []);
   });
 
   test('a half-closed client (write side shut after its request) still gets the response', async () => {
+    const problems: string[] = [];
     for (const [side, addr] of sides()) {
       const r = await rawExchange(addr, ['GET /half HTTP/1.1\r\nhost: a\r\n\r\n'], { halfClose: true, timeoutMs: 3_000, until: (d) => d.includes('hello GET /half') });
-      assert.match(r.data.toString('latin1'), /^HTTP\/1\.1 200 [\s\S]*hello GET \/half$/, `${side}: ${r.how} ${JSON.stringify(r.data.toString('latin1').slice(0, 120))}`);
+      if (!/^HTTP\/1\.1 200 [\s\S]*hello GET \/half$/.test(r.data.toString('latin1'))) problems.push(`${side}: ${r.how} with ${JSON.stringify(r.data.toString('latin1').slice(0, 60))}`);
       await stillServes(addr);
     }
+    assert.deepEqual(problems, []);
   });
 
   test('an app that resets mid-response: the client sees an error or a 502, the next request succeeds', async () => {
