@@ -119,7 +119,9 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
       (shuttingDown ??= (async () => {
         ready = false;
         log.info('proxy shutting down', { graceMs: config.shutdownGraceMs });
-        await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+        // Stop accepting now. close()'s callback would wait for every open connection (keep-alive
+        // clients, pooled peer proxies) to end by itself: the drain below closes them instead.
+        for (const s of servers) s.close();
         const deadline = Date.now() + config.shutdownGraceMs;
         while (Date.now() < deadline && inbound.openConnections + outbound.openConnections > 0) {
           inbound.drain();
