@@ -16,6 +16,8 @@ export interface ValidatorOptions {
   rules?: readonly Rule[];
   liveNamespaces?: LiveNamespaces;
   maxFileBytes?: number;
+  /** False parses every document with `yaml` (the slow path); tests compare both. Default true. */
+  fastPath?: boolean;
 }
 
 interface FileState {
@@ -29,16 +31,18 @@ export class Validator {
   private live: LiveNamespaces;
   private readonly rules: readonly Rule[];
   private readonly maxBytes: number;
+  private readonly fastPath: boolean;
 
   constructor(opts: ValidatorOptions = {}) {
     this.rules = opts.rules ?? ALL_RULES;
     this.live = opts.liveNamespaces ?? new Map();
     this.maxBytes = opts.maxFileBytes ?? MAX_FILE_BYTES;
+    this.fastPath = opts.fastPath ?? true;
   }
 
   /** Adds or replaces a file of the workspace. */
   setFile(file: string, text: string): void {
-    const parsed = parseFile(file, text, this.files.get(file)?.parsed, this.maxBytes);
+    const parsed = parseFile(file, text, this.files.get(file)?.parsed, this.maxBytes, { fastPath: this.fastPath });
     const resources = parsed.docs.map((d, i) => toResource(file, i, d));
     this.files.set(file, { parsed, resources });
     this.indexCache = undefined;
@@ -126,7 +130,14 @@ function toResource(file: string, docIndex: number, fd: FileDoc): Resource | und
   const apiVersion = str(p.value.apiVersion);
   if (!kind || !apiVersion) return undefined;
   const meta = obj(p.value.metadata);
-  return { file, docIndex, kind, apiVersion, name: str(meta.name) ?? '', namespace: str(meta.namespace) ?? 'default', obj: p.value, doc: p.doc, text: p.text };
+  // `doc` is read through: on the fast path the yaml Document is built only when a rule or a
+  // finding needs positions.
+  return {
+    file, docIndex, kind, apiVersion, name: str(meta.name) ?? '', namespace: str(meta.namespace) ?? 'default', obj: p.value, text: p.text,
+    get doc() {
+      return p.doc;
+    },
+  };
 }
 
 function docRange(pf: ParsedFile, fd: FileDoc, from: number, to: number): Range {

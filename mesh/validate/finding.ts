@@ -78,7 +78,7 @@ export interface Resource {
   /** metadata.namespace, or 'default' when absent. */
   namespace: string;
   obj: KObject;
-  doc: Document.Parsed;
+  readonly doc: Document.Parsed;
   /** The document's own text (offsets of `doc` refer to it). */
   text: string;
 }

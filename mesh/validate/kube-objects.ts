@@ -48,12 +48,22 @@ export interface PodTemplate {
   spec: KObject;
 }
 
+/** Pod templates by resource: rules ask for the same ones many times (resources are never mutated). */
+const templates = new WeakMap<Resource, PodTemplate | null>();
+
+/** The pod template of a workload (read-only: the result is shared between callers). */
 export function podTemplate(res: Resource): PodTemplate | undefined {
+  const known = templates.get(res);
+  if (known !== undefined) return known ?? undefined;
   const path = WORKLOAD_TEMPLATE_PATHS[res.kind];
-  if (!path) return undefined;
-  const t = obj(get(res.obj, path));
-  const meta = obj(t.metadata);
-  return { path, annotations: stringMap(meta.annotations), labels: stringMap(meta.labels), spec: obj(t.spec) };
+  let out: PodTemplate | null = null;
+  if (path) {
+    const t = obj(get(res.obj, path));
+    const meta = obj(t.metadata);
+    out = { path, annotations: stringMap(meta.annotations), labels: stringMap(meta.labels), spec: obj(t.spec) };
+  }
+  templates.set(res, out);
+  return out ?? undefined;
 }
 
 export interface ContainerPort {

@@ -1,9 +1,18 @@
 /**
- * Splits a YAML file into documents and parses each one with `yaml`, keeping positions.
- * Documents are split on their `---` / `...` markers first, so one broken document never hides
- * the others and an edit re-parses only the document it touches (parses are reused by text).
+ * Splits a YAML file into documents and parses each one. Documents are split on their `---` / `...`
+ * markers first, so one broken document never hides the others and an edit re-parses only the
+ * document it touches (parses are reused by text).
+ *
+ * Two paths give the same result (test/unit/validate/parse-paths.test.ts holds them to it):
+ * - fast: `js-yaml` builds the plain value (~5× cheaper than `yaml`); the position-keeping `yaml`
+ *   Document is built lazily, on the first read of `doc` (only documents with findings or fixes
+ *   need positions);
+ * - slow: `yaml` parses with positions and reports errors, duplicate keys and alias limits. It is
+ *   taken whenever js-yaml throws (syntax error, duplicate key, alias, unknown tag…) or the text has
+ *   a construct where the two parsers are known to disagree (see SLOW_PATH_HINTS).
  * Helm templates, binary files and oversized files are recognised and skipped with one finding.
  */
+import { CORE_SCHEMA, load as loadFast, loadAll as loadAllFast, mergeTag } from 'js-yaml';
 import { parseDocument, type Document } from 'yaml';
 
 export interface DocProblem {
@@ -16,13 +25,23 @@ export interface DocProblem {
 
 /** One parsed document; depends only on its own text, so it can be cached by text. */
 export interface ParsedDoc {
-  text: string;
-  doc: Document.Parsed;
+  readonly text: string;
+  /** The position-keeping `yaml` Document (built on first read on the fast path). */
+  readonly doc: Document.Parsed;
   /** Plain value (undefined when it could not be built). */
-  value: unknown;
-  problems: DocProblem[];
+  readonly value: unknown;
+  readonly problems: DocProblem[];
   /** True when the document is sound enough for the rules to read. */
-  checkable: boolean;
+  readonly checkable: boolean;
+  /** Which parser built `value`: 'fast' (js-yaml) or 'slow' (`yaml`). */
+  readonly path: ParsePath;
+}
+
+export type ParsePath = 'fast' | 'slow';
+
+export interface ParseOptions {
+  /** False forces the slow path for every document (tests compare both paths). Default true. */
+  fastPath?: boolean;
 }
 
 export interface FileDoc {
@@ -83,8 +102,63 @@ export function splitDocuments(text: string): number[] {
   return starts;
 }
 
-export function parseDocText(text: string): ParsedDoc {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, merge: true, keepSourceTokens: false });
+const YAML_OPTIONS = { uniqueKeys: true, prettyErrors: false, merge: true, keepSourceTokens: false } as const;
+/** js-yaml with the YAML 1.2 core schema (as `yaml`'s default) plus `<<` merges; aliases refused (→ slow path). */
+const FAST_OPTIONS = { schema: CORE_SCHEMA.withTags(mergeTag), maxAliases: 0 };
+
+/**
+ * Texts sent straight to the slow path: constructs where js-yaml accepts what `yaml` reports (or
+ * builds another value), found by comparing the two on mutated fixtures. Over-matching only costs time.
+ */
+const SLOW_PATH_HINTS: RegExp[] = [];
+
+function needsSlowPath(text: string): boolean {
+  return SLOW_PATH_HINTS.some((re) => re.test(text));
+}
+
+function isObject(v: unknown): v is object {
+  return typeof v === 'object' && v !== null;
+}
+
+/** Values of every document of a file in one js-yaml call, or undefined if it throws or the count differs. */
+function loadBatch(text: string, expected: number): unknown[] | undefined {
+  try {
+    const all = loadAllFast(text, FAST_OPTIONS);
+    return all.length === expected ? all : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses one document; the fast path unless `fastPath` is false or the text needs the slow one. */
+export function parseDocText(text: string, opts: ParseOptions = {}): ParsedDoc {
+  if (opts.fastPath !== false && !needsSlowPath(text)) {
+    let value: unknown;
+    try {
+      value = loadFast(text, FAST_OPTIONS);
+    } catch {
+      return parseSlow(text);
+    }
+    // An empty (comment-only) document: `yaml` gives null, js-yaml undefined.
+    if (value !== undefined) return new FastDoc(text, value);
+  }
+  return parseSlow(text);
+}
+
+/** A document parsed by js-yaml: sound, no problems; its `yaml` Document is built when first read. */
+class FastDoc implements ParsedDoc {
+  private built: Document.Parsed | undefined;
+  readonly problems: DocProblem[] = [];
+  readonly checkable = true;
+  readonly path = 'fast';
+  constructor(readonly text: string, readonly value: unknown) {}
+  get doc(): Document.Parsed {
+    return (this.built ??= parseDocument(this.text, YAML_OPTIONS));
+  }
+}
+
+function parseSlow(text: string): ParsedDoc {
+  const doc = parseDocument(text, YAML_OPTIONS);
   // Only the first syntax error of a document is kept: the next ones are mostly its echoes.
   const firstSyntax = doc.errors.find((e) => e.code !== 'DUPLICATE_KEY');
   const problems: DocProblem[] = doc.errors.filter((e) => e.code === 'DUPLICATE_KEY' || e === firstSyntax).map((e) => ({
@@ -107,11 +181,11 @@ export function parseDocText(text: string): ParsedDoc {
       message: `the document could not be expanded: ${err instanceof Error ? err.message : String(err)}`,
     });
   }
-  return { text, doc, value, problems, checkable };
+  return { text, doc, value, problems, checkable, path: 'slow' };
 }
 
 /** Parses a file; `previous` (the file's last parse) lets unchanged documents be reused. */
-export function parseFile(file: string, text: string, previous?: ParsedFile, maxBytes = MAX_FILE_BYTES): ParsedFile {
+export function parseFile(file: string, text: string, previous?: ParsedFile, maxBytes = MAX_FILE_BYTES, opts: ParseOptions = {}): ParsedFile {
   if (text.length > maxBytes) {
     const mb = (text.length / (1024 * 1024)).toFixed(1);
     return {
@@ -139,7 +213,7 @@ export function parseFile(file: string, text: string, previous?: ParsedFile, max
   const reuse = new Map<string, ParsedDoc>();
   if (previous) for (const d of previous.docs) reuse.set(d.parsed.text, d.parsed);
   const starts = splitDocuments(text);
-  const docs: FileDoc[] = [];
+  const chunks: { text: string; from: number; line: number }[] = [];
   let line = 0;
   let lineAt = 0;
   for (let i = 0; i < starts.length; i++) {
@@ -149,9 +223,17 @@ export function parseFile(file: string, text: string, previous?: ParsedFile, max
     for (let p = text.indexOf('\n', lineAt); p >= 0 && p < from; p = text.indexOf('\n', p + 1)) line++;
     lineAt = from;
     if (!/\S/.test(chunk.replace(/^(---|\.\.\.)/gm, ''))) continue;
-    const parsed = reuse.get(chunk) ?? parseDocText(chunk);
-    docs.push({ parsed, startOffset: from, startLine: line });
+    chunks.push({ text: chunk, from, line });
   }
+  // A file seen for the first time: one js-yaml call for all its documents (a call per document
+  // costs twice as much). Used only when it yields one value per chunk; anything else (a broken
+  // document, a count that differs from the split) falls back to document by document.
+  const batch = reuse.size === 0 && chunks.length > 1 && opts.fastPath !== false ? loadBatch(text, chunks.length) : undefined;
+  const docs = chunks.map((c, i): FileDoc => {
+    const fromBatch = batch?.[i];
+    const parsed = reuse.get(c.text) ?? (isObject(fromBatch) && !needsSlowPath(c.text) ? new FastDoc(c.text, fromBatch) : parseDocText(c.text, opts));
+    return { parsed, startOffset: c.from, startLine: c.line };
+  });
   return { file, text, docs };
 }
 

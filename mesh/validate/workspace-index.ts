@@ -8,6 +8,9 @@ import { podTemplate, stringMap, obj } from './kube-objects';
 export class WorkspaceIndex {
   private byKindNs = new Map<string, Map<string, Resource[]>>();
   private all: Resource[] = [];
+  /** Answers computed once per index (the index is rebuilt whenever a file changes). */
+  private nsAnnotations = new Map<string, Record<string, string>>();
+  private workloadsByNs = new Map<string, Resource[]>();
 
   constructor(resources: Iterable<Resource>, readonly live: LiveNamespaces = new Map()) {
     for (const r of resources) {
@@ -41,11 +44,15 @@ export class WorkspaceIndex {
     return this.ofKind('Namespace', name)[0];
   }
 
-  /** Annotations of a namespace: its manifest in the workspace first, else the live cluster's. */
+  /** Annotations of a namespace: its manifest in the workspace first, else the live cluster's (read-only, shared). */
   namespaceAnnotations(name: string): Record<string, string> {
-    const ns = this.namespace(name);
-    if (ns) return stringMap(obj(ns.obj.metadata).annotations);
-    return { ...(this.live.get(name) ?? {}) };
+    let a = this.nsAnnotations.get(name);
+    if (!a) {
+      const ns = this.namespace(name);
+      a = ns ? stringMap(obj(ns.obj.metadata).annotations) : { ...(this.live.get(name) ?? {}) };
+      this.nsAnnotations.set(name, a);
+    }
+    return a;
   }
 
   /** Labels of a namespace (with the automatic `kubernetes.io/metadata.name`). */
@@ -61,12 +68,16 @@ export class WorkspaceIndex {
     return [...s];
   }
 
-  /** Pod-bearing resources (Deployments, StatefulSets, Pods, Jobs…) of a namespace. */
-  workloads(namespace: string): Resource[] {
-    const out: Resource[] = [];
-    for (const [kind, m] of this.byKindNs) {
-      if (kind === 'Namespace') continue;
-      for (const r of m.get(namespace) ?? []) if (podTemplate(r)) out.push(r);
+  /** Pod-bearing resources (Deployments, StatefulSets, Pods, Jobs…) of a namespace (read-only, shared). */
+  workloads(namespace: string): readonly Resource[] {
+    let out = this.workloadsByNs.get(namespace);
+    if (!out) {
+      out = [];
+      for (const [kind, m] of this.byKindNs) {
+        if (kind === 'Namespace') continue;
+        for (const r of m.get(namespace) ?? []) if (podTemplate(r)) out.push(r);
+      }
+      this.workloadsByNs.set(namespace, out);
     }
     return out;
   }
