@@ -14,7 +14,8 @@
 // BENCH_RATES (200,1000), BENCH_CONNECTIONS (8) open-loop keep-alive pool, BENCH_SPIN_US (1200; 0 = timers
 // only), BENCH_THROUGHPUT_SECONDS (5), BENCH_THROUGHPUT_CONNECTIONS (64), BENCH_HANDSHAKE_SECONDS (5),
 // BENCH_HANDSHAKE_CONCURRENCY (4), BENCH_SOAK_SECONDS (0 = off), BENCH_SOAK_RPS (500),
-// BENCH_CPU_PROF_DIR (write --cpu-prof profiles of the Weft proxies there).
+// BENCH_CPU_PROF_DIR (write --cpu-prof profiles of the Weft proxies there), BENCH_PIN (1; 0 = no taskset
+// pinning, better when other work already loads the cores).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { mkdirSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
@@ -55,7 +56,7 @@ const WARMUP = Math.min(2, Math.max(0.5, SECONDS * 0.2));
 const REF_RATE = RATES.includes(1000) ? 1000 : Math.max(...RATES);
 
 // Two cores: the generator and the backend on core 0, the proxy under test (Weft or HAProxy) on core 1.
-const TWO_CORES = cpus().length >= 2;
+const TWO_CORES = cpus().length >= 2 && envNum('BENCH_PIN', 1) !== 0;
 const GEN_CORE = TWO_CORES ? 0 : undefined;
 const BACKEND_CORE = TWO_CORES ? 0 : undefined;
 const PROXY_CORE = TWO_CORES ? 1 : undefined;
@@ -400,7 +401,7 @@ async function runSoak(rig: Rig): Promise<void> {
 async function main(): Promise<void> {
   log('Weft proxy benchmark');
   log(`/proc/loadavg at start: ${loadavg()}`);
-  log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}); pinning: ${TWO_CORES ? 'generator + backend on core 0, proxy under test on core 1' : 'none (one core)'}`);
+  log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}); pinning: ${TWO_CORES ? 'generator + backend on core 0, proxy under test on core 1' : 'none'}`);
   log(
     SOAK_SECONDS > 0
       ? `mode: soak, BENCH_SOAK_SECONDS=${SOAK_SECONDS}, BENCH_SOAK_RPS=${SOAK_RPS}`
