@@ -14,7 +14,12 @@ export const ANNOTATIONS = {
   timeoutResponse: 'timeout.weft.dev/response',
   timeoutIdle: 'timeout.weft.dev/idle',
   nativeSidecar: 'config.weft.dev/proxy-enable-native-sidecar',
+  /** Set by the injector on every pod it injects: the proxy version it added. */
+  proxyVersion: 'weft.dev/proxy-version',
 } as const;
+
+/** Every `config.weft.dev/*` annotation on a namespace is inherited by its injected pods (the pod's own value wins). */
+export const CONFIG_ANNOTATION_PREFIX = 'config.weft.dev/';
 
 export const LINKERD_ANNOTATIONS = {
   inject: 'linkerd.io/inject',

@@ -22,3 +22,8 @@ export function parseIdentityName(name: string): WorkloadIdentity | undefined {
   if (head.length !== 2 || !head[0] || !head[1] || !trustDomain) return undefined;
   return { serviceAccount: head[0], namespace: head[1], trustDomain };
 }
+
+/** Audience of the projected ServiceAccount token a proxy shows the identity service. */
+export const IDENTITY_TOKEN_AUDIENCE = 'identity.weft.dev';
+/** Lifetime asked for that token (the kubelet refreshes it before it expires). */
+export const IDENTITY_TOKEN_EXPIRATION_SECONDS = 86_400;

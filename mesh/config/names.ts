@@ -8,3 +8,16 @@ export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 
 /** Ports that skip protocol detection by default (server-speaks-first protocols). */
 export const DEFAULT_OPAQUE_PORTS: readonly number[] = [25, 587, 3306, 4444, 5432, 6379, 9300, 11211];
+
+/** What the injector adds to a pod: volume names and where they are mounted in weft-proxy. */
+export const INJECTED_VOLUMES = {
+  /** emptyDir {medium: Memory}: the proxy's key and certificate never touch a disk. */
+  identity: 'weft-identity-end-entity',
+  /** projected ServiceAccount token (audience IDENTITY_TOKEN_AUDIENCE). */
+  token: 'weft-identity-token',
+  /** emptyDir for iptables' /run/xtables.lock in weft-init (its root filesystem is read-only). */
+  xtablesLock: 'weft-init-xtables-lock',
+} as const;
+export const PROXY_IDENTITY_DIR = '/var/run/weft/identity/end-entity';
+export const PROXY_TOKEN_DIR = '/var/run/secrets/tokens';
+export const PROXY_TOKEN_FILE = 'weft-identity-token';
