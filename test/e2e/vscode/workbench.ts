@@ -1,0 +1,140 @@
+/**
+ * What a person does in the VS Code workbench, as Playwright steps: wait for the workbench, open a
+ * file by Quick Open, find squiggles, hover one, pick a quick fix, type, save, take a screenshot.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { REPO_ROOT } from './code-server';
+
+export const SCREENSHOTS = join(REPO_ROOT, 'test', 'e2e', 'screenshots');
+export const SQUIGGLE = '.monaco-editor .squiggly-warning, .monaco-editor .squiggly-error';
+const MOD = 'Control';
+
+export async function waitForWorkbench(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 30_000 });
+  // The explorer lists the workspace once the remote file system answered.
+  await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 30_000 });
+}
+
+/** Opens a workspace file with Quick Open (Ctrl+P) and waits for its editor to have focus. */
+export async function openFile(page: Page, name: string): Promise<Locator> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press(`${MOD}+P`);
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(name);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+    try {
+      await row.waitFor({ timeout: 5_000 });
+      break;
+    } catch (err) {
+      // The first Quick Open after load can come up empty while files are still being indexed.
+      await page.keyboard.press('Escape');
+      if (attempt >= 3) throw err;
+    }
+  }
+  await page.keyboard.press('Enter');
+  await page.locator(`.tab.active[data-resource-name="${name}"]`).waitFor({ timeout: 10_000 });
+  const editor = page.locator('.editor-group-container.active .monaco-editor').first();
+  await editor.locator('.view-lines').waitFor();
+  return editor;
+}
+
+export function squiggles(page: Page): Locator {
+  return page.locator(SQUIGGLE);
+}
+
+/** Moves the mouse onto the first squiggle the way a person would and returns the visible hover. */
+export async function hoverSquiggle(page: Page): Promise<Locator> {
+  const box = await squiggles(page).first().boundingBox();
+  if (!box) throw new Error('squiggle has no box');
+  await page.mouse.move(box.x + box.width / 2 - 40, box.y - 30);
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
+  const hover = page.locator('.monaco-hover:not(.hidden)').first();
+  await hover.waitFor({ timeout: 10_000 });
+  return hover;
+}
+
+/** Puts the cursor on the first squiggle, opens the quick-fix menu (Ctrl+.) and picks the row with `title`. */
+export async function applyQuickFix(page: Page, title: RegExp): Promise<string[]> {
+  await squiggles(page).first().waitFor({ state: 'visible', timeout: 5_000 });
+  const box = await squiggles(page).first().boundingBox();
+  if (!box) throw new Error('squiggle has no box');
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.keyboard.press(`${MOD}+.`);
+  const rows = page.locator('.action-widget .monaco-list-row.action');
+  await rows.first().waitFor({ timeout: 10_000 });
+  const titles = (await rows.allInnerTexts()).map((t) => t.trim());
+  // The menu ignores clicks for a moment after it opens (a pointer block): choose with the keyboard.
+  const focused = page.locator('.action-widget .monaco-list-row.action.focused');
+  for (let i = 0; i <= titles.length; i++) {
+    if (title.test((await focused.getAttribute('aria-label', { timeout: 2_000 })) ?? '')) {
+      await page.keyboard.press('Enter');
+      await page.locator('.action-widget').waitFor({ state: 'hidden', timeout: 5_000 });
+      return titles;
+    }
+    await page.keyboard.press('ArrowDown');
+  }
+  throw new Error(`no quick fix matches ${title}: ${titles.join(' | ')}`);
+}
+
+/** Ctrl+G to a one-based line, then End: the cursor sits after the line's last character. */
+export async function goToLineEnd(page: Page, line: number): Promise<void> {
+  await page.keyboard.press(`${MOD}+G`);
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor();
+  await input.fill(`:${line}`); // Ctrl+G opens Quick Open with the ':' (go to line) prefix
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('End');
+}
+
+export async function save(page: Page): Promise<void> {
+  await page.keyboard.press(`${MOD}+S`);
+  await page.locator('.tab.active.dirty').waitFor({ state: 'detached', timeout: 10_000 });
+}
+
+/** Runs a step; on failure saves a screenshot named after it, then rethrows. */
+export async function recorded<T>(page: Page, name: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    await screenshot(page, `failed-${name}`).catch(() => undefined);
+    throw err;
+  }
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** Runs a command by its palette title (F1). The first palette after load can be empty: retried. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  for (let attempt = 0; ; attempt++) {
+    await page.keyboard.press('F1');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    try {
+      await row.waitFor({ timeout: 5_000 });
+      break;
+    } catch (err) {
+      await page.keyboard.press('Escape');
+      if (attempt >= 3) throw err;
+    }
+  }
+  await page.keyboard.press('Enter');
+}
+
+/** The Running Extensions editor's row of one extension, as text (name, activation event, time). */
+export async function runningExtension(page: Page, displayName: string): Promise<string> {
+  await runCommand(page, 'Developer: Show Running Extensions');
+  const row = page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: displayName }).first();
+  await row.waitFor({ timeout: 10_000 });
+  return row.innerText();
+}
