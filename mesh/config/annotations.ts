@@ -40,7 +40,8 @@ export const LINKERD_ANNOTATIONS = {
 export const LINKERD_CONTROL_PLANE_NAMESPACE = 'linkerd';
 
 /** Values of the default-inbound-policy annotation. */
-export const DEFAULT_INBOUND_POLICIES = ['all-unauthenticated', 'all-authenticated', 'cluster-unauthenticated', 'cluster-authenticated', 'deny'] as const;
+export const DEFAULT_INBOUND_POLICIES = ['all-unauthenticated', 'all-authenticated', 'cluster-unauthenticated', 'cluster-authenticated', 'deny', 'audit'] as const;
+export type DefaultInboundPolicy = (typeof DEFAULT_INBOUND_POLICIES)[number];
 
 export const INJECT_VALUES = ['enabled', 'disabled', 'ingress'] as const;
 export type InjectValue = (typeof INJECT_VALUES)[number];
