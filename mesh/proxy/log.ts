@@ -33,3 +33,22 @@ export function createLogger(opts: { level: LogLevel; format: 'plain' | 'json'; 
 }
 
 export const silentLogger: Logger = createLogger({ level: 'error', format: 'plain', write: () => undefined });
+
+/**
+ * Logs an event at most once per `key` per interval, with the count of the ones suppressed since:
+ * for failures that can repeat per request (an app that is down) without flooding the log.
+ */
+export function throttledLog(log: Logger, intervalMs = 10_000, now: () => number = Date.now): (level: LogLevel, key: string, msg: string, fields?: Record<string, unknown>) => void {
+  const last = new Map<string, { at: number; suppressed: number }>();
+  return (level, key, msg, fields) => {
+    const t = now();
+    const seen = last.get(key);
+    if (seen && t - seen.at < intervalMs) {
+      seen.suppressed++;
+      return;
+    }
+    if (last.size > 1_000) last.clear();
+    last.set(key, { at: t, suppressed: 0 });
+    log[level](msg, seen?.suppressed ? { ...fields, suppressed: seen.suppressed } : fields);
+  };
+}

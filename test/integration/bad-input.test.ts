@@ -126,7 +126,8 @@ describe('bad input', () => {
     const problems: string[] = [];
     for (const [side, addr] of sides()) {
       const r = await rawExchange(addr, ['GET /half HTTP/1.1\r\nhost: a\r\n\r\n'], { halfClose: true, timeoutMs: 3_000, until: (d) => d.includes('hello GET /half') });
-      if (!/^HTTP\/1\.1 200 [\s\S]*hello GET \/half$/.test(r.data.toString('latin1'))) problems.push(`${side}: ${r.how} with ${JSON.stringify(r.data.toString('latin1').slice(0, 60))}`);
+      // The app answers without Content-Length, so the body arrives chunked: look for it, not for the end.
+      if (!/^HTTP\/1\.1 200 [\s\S]*hello GET \/half/.test(r.data.toString('latin1'))) problems.push(`${side}: ${r.how} with ${JSON.stringify(r.data.toString('latin1').slice(0, 60))}`);
       await stillServes(addr);
     }
     assert.deepEqual(problems, []);

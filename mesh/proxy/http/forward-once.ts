@@ -41,6 +41,8 @@ export async function forwardOnce(opts: {
   rec: HttpStreamRecorder;
   extraHeaders?: HeaderMap;
   what: string;
+  /** Told once per failure kind (throttled by the caller), so a down app is visible in the log. */
+  onUnreachable?: (message: string) => void;
 }): Promise<void> {
   const { ds, addr, pools, rec } = opts;
   const req = upstreamRequestOf(ds, formatAddr(addr), opts.extraHeaders);
@@ -52,7 +54,9 @@ export async function forwardOnce(opts: {
     res = opts.proto === 'h1' ? await sendH1(pools.h1Agent, addr, req) : await pools.plainSession(addr).then((s) => sendH2(s, req));
   } catch (e) {
     rec.end({ error: true });
-    return ds.fail(502, `${opts.what} is unreachable: ${(e as Error).message}`);
+    const message = `${opts.what} is unreachable: ${(e as Error).message}`;
+    opts.onUnreachable?.(message);
+    return ds.fail(502, message);
   }
   rec.responseHeaders(res.status);
   const completed = await ds.respond(res);

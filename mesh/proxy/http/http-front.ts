@@ -35,6 +35,7 @@ export class HttpFront<Ctx> {
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly sockets = new Set<Duplex>();
   private pendingH2: Ctx | undefined;
+  private readonly answered = new WeakSet<Duplex>();
 
   constructor(side: 'inbound' | 'outbound', limits: HttpFrontLimits, handlers: HttpFrontHandlers<Ctx>, log: Logger) {
     this.h1 = http.createServer({
@@ -42,7 +43,14 @@ export class HttpFront<Ctx> {
       headersTimeout: limits.headerTimeoutMs,
       requestTimeout: 0,
       keepAliveTimeout: limits.idleTimeoutMs,
+      // How often Node looks for clients that have not finished their headers (they get 408).
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(limits.headerTimeoutMs / 4))),
     });
+    // Node starts its header-timeout checks on 'listening'; this server never listens (it is handed
+    // detected connections), so start them the same way Node does.
+    this.h1.emit('listening');
+    // A client that shuts its write side after its request still gets the response (RFC 9112 §9.6).
+    (this.h1 as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const c = this.ctx.get(req.socket);
       if (c === undefined) return void res.destroy();
@@ -62,6 +70,9 @@ export class HttpFront<Ctx> {
       handlers.connect(req, socket, head, c);
     });
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // One answer and one log line per bad connection (after a 408 the client's EOF is a second parse error).
+      if (this.answered.has(socket)) return void socket.destroy();
+      this.answered.add(socket);
       log.info(`${side}: bad HTTP request`, { error: err.code ?? err.message });
       clientErrorResponse(err, socket);
     });
@@ -110,6 +121,8 @@ export class HttpFront<Ctx> {
 
   destroyAll(): void {
     for (const s of this.sockets) s.destroy();
+    // Stops the header-timeout checker started in the constructor.
+    this.h1.close();
   }
 }
 

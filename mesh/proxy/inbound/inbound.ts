@@ -14,7 +14,7 @@ import { h1Downstream, h2Downstream, type Downstream } from '../http/downstream'
 import { forwardOnce } from '../http/forward-once';
 import { H_CLIENT_ID, H_DST_PORT, H_ORIG_PROTO, serializeRequestHead } from '../http/headers';
 import { HttpFront, type HttpFrontLimits } from '../http/http-front';
-import type { Logger } from '../log';
+import { throttledLog, type Logger } from '../log';
 import type { ProxyMetrics, TrafficLabels } from '../metrics/proxy-metrics';
 import { originalDestination } from '../original-dst/original-dst';
 import { splice } from '../outbound/outbound-tcp';
@@ -50,8 +50,10 @@ export class Inbound {
   /** Terminates mesh mTLS; never listens, is handed raw sockets whose ClientHello names our identity. */
   private readonly meshTls: tls.Server | undefined;
   private readonly detachRotation: (() => void) | undefined;
+  private readonly logOnce: ReturnType<typeof throttledLog>;
 
   constructor(private readonly o: InboundOptions) {
+    this.logOnce = throttledLog(o.log);
     this.front = new HttpFront<ConnInfo>('inbound', o, {
       request: (req, res, info) => {
         if (!info.port) return void res.destroy();
@@ -157,7 +159,16 @@ export class Inbound {
     const rec = this.o.metrics.httpStream(this.labels(ds.authority, app, clientId));
     // forwardableHeaders drops every incoming weft-* field, so a client cannot forge its identity.
     const extraHeaders = clientId ? { [H_CLIENT_ID]: clientId } : undefined;
-    return forwardOnce({ ds, addr: app, proto, pools: this.o.pools, rec, extraHeaders, what: `app on port ${port}` });
+    return forwardOnce({
+      ds,
+      addr: app,
+      proto,
+      pools: this.o.pools,
+      rec,
+      extraHeaders,
+      what: `app on port ${port}`,
+      onUnreachable: (message) => this.logOnce('warn', `app:${port}`, `inbound: ${message}`),
+    });
   }
 
   private async spliceToApp(client: Duplex, port: number, clientId: string | undefined, prefix?: Buffer): Promise<void> {
@@ -166,7 +177,7 @@ export class Inbound {
     try {
       upstream = await this.o.pools.plainTcp(app);
     } catch (e) {
-      this.o.log.info('inbound: app unreachable', { port, error: (e as Error).message });
+      this.logOnce('warn', `app:${port}`, `inbound: app on port ${port} is unreachable: ${(e as Error).message}`);
       client.destroy();
       return;
     }

@@ -10,7 +10,7 @@ import { bufferUpTo, type Downstream } from '../http/downstream';
 import { sendH1, sendH2, UpstreamError, type UpstreamRequest, type UpstreamResponse } from '../http/exchange';
 import { forwardOnce, grpcStatusOf, upstreamRequestOf } from '../http/forward-once';
 import { H_DST_PORT, H_ORIG_PROTO, type HeaderMap } from '../http/headers';
-import type { Logger } from '../log';
+import { throttledLog, type Logger } from '../log';
 import type { ProxyMetrics, TrafficLabels } from '../metrics/proxy-metrics';
 import type { UpstreamPools } from '../transport/upstream-pools';
 import { endpointKey, type Destinations, type Target } from './destinations';
@@ -39,9 +39,11 @@ export function chooseBackend<T extends { weight: number }>(backends: readonly T
 export class OutboundHttp {
   private readonly random: () => number;
   private readonly directLabels = new Map<string, TrafficLabels>();
+  private readonly logOnce: ReturnType<typeof throttledLog>;
 
   constructor(private readonly deps: OutboundHttpDeps) {
     this.random = deps.random ?? Math.random;
+    this.logOnce = throttledLog(deps.log);
   }
 
   /**
@@ -155,7 +157,7 @@ export class OutboundHttp {
         if (canRetry || connectRetry) continue;
         done();
         const status = err?.kind === 'timeout' ? 504 : 502;
-        this.deps.log.debug('upstream failed', { target: target.authority, endpoint: formatAddr(ep.addr), error: err?.message });
+        this.logOnce('info', `${target.authority}|${status}`, `outbound: ${target.authority} failed`, { endpoint: formatAddr(ep.addr), status, error: err?.message });
         return ds.fail(status, err?.message ?? 'upstream failed');
       }
       rec.responseHeaders(res.status);
@@ -206,7 +208,7 @@ export class OutboundHttp {
       this.directLabels.set(`${key}|${ds.authority}`, labels);
     }
     const rec = this.deps.metrics.httpStream(labels);
-    return forwardOnce({ ds, addr, proto: ds.proto, pools: this.deps.pools, rec, what: key });
+    return forwardOnce({ ds, addr, proto: ds.proto, pools: this.deps.pools, rec, what: key, onUnreachable: (m) => this.logOnce('info', key, `outbound: ${m}`) });
   }
 
   private labelsFor(target: Target, ep: Endpoint, authority: string): TrafficLabels {
