@@ -43,6 +43,10 @@ export interface MeshOptions {
   /** Destination labels (default service=web, namespace=demo). */
   labels?: Record<string, string>;
   clientEnv?: Record<string, string>;
+  /** More entries for the destination file, written as given (e.g. an impostor endpoint). */
+  extraDestinations?: Record<string, unknown>[];
+  /** Use this CA instead of a new one (to issue certificates before the mesh starts). */
+  ca?: DevCa;
 }
 
 export interface ServerSide {
@@ -85,7 +89,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const ca = await createDevCa();
+    const ca = opts.ca ?? (await createDevCa());
     const foreignCa = opts.servers.some((s) => s.foreignCa) ? await createDevCa() : undefined;
     const authorities = opts.authorities ?? [DEFAULT_AUTHORITY];
     const authority = authorities[0]!;
@@ -125,7 +129,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       ...opts.profile,
       endpoints,
     }));
-    await writeFile(destinationFile, toYaml({ destinations }));
+    await writeFile(destinationFile, toYaml({ destinations: [...destinations, ...(opts.extraDestinations ?? [])] }));
 
     const client = await spawnProxy({
       name: 'client',
