@@ -138,3 +138,9 @@ export async function runningExtension(page: Page, displayName: string): Promise
   await row.waitFor({ timeout: 10_000 });
   return row.innerText();
 }
+
+/** The status bar's problems item as VS Code reads it out ("No Problems", "Warnings: 1", …). */
+export async function problemsInStatusBar(page: Page): Promise<string> {
+  const item = page.locator('[id="status.problems"] a, [id="status.problems"]').first();
+  return (await item.getAttribute('aria-label')) ?? (await item.innerText());
+}
