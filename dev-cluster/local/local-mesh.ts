@@ -57,6 +57,13 @@ export interface LocalMeshOptions {
   startTimeoutMs?: number;
 }
 
+/**
+ * Preloaded into each proxy (node --import): when the runner dies without stopping it (SIGKILL), the
+ * proxy is re-parented; it notices within half a second and shuts down gracefully by itself.
+ */
+export const EXIT_WITH_PARENT_PRELOAD =
+  'data:text/javascript,const p=process.ppid;setInterval(()=>{if(process.ppid!==p)process.kill(process.pid,"SIGTERM")},500).unref();';
+
 /** The variable-name stem of a service: `api.demo:80` → `API`. */
 export function upstreamEnvName(authority: string): string {
   const host = authority.split(':')[0] ?? authority;
@@ -181,7 +188,7 @@ export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Pro
         env['WEFT_PROXY_APP_PORT'] = String(p.appPort);
       }
       if (p.w.upstreams.length > 0) env['WEFT_PROXY_UPSTREAMS'] = p.w.upstreams.map((u) => `${u}=${LOOPBACK}:0`).join(',');
-      const proxy = await spawnProxy({ name: `${p.w.name}-proxy`, env, startTimeoutMs: timeout, onLog: (line) => o.onLog?.(`${p.w.name}-proxy`, line) }).catch((e: Error) => {
+      const proxy = await spawnProxy({ name: `${p.w.name}-proxy`, env, nodeArgs: ['--import', EXIT_WITH_PARENT_PRELOAD], startTimeoutMs: timeout, onLog: (line) => o.onLog?.(`${p.w.name}-proxy`, line) }).catch((e: Error) => {
         throw new Error(`proxy of ${p.w.name} failed to start: ${e.message}`);
       });
       o.supervisor.adopt(`${p.w.name}-proxy`, proxy.child, (grace) => proxy.stop(grace));

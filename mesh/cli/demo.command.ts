@@ -115,7 +115,7 @@ interface Scraped {
 
 async function scrape(url: string): Promise<Sample[] | undefined> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1_500) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
     if (!res.ok) return undefined;
     return parsePromText(await res.text()).samples;
   } catch {
@@ -241,12 +241,16 @@ async function runDemo(o: DemoOptions): Promise<number> {
     const intervalS = (current[0]!.at - previous[0]!.at) / 1000;
     const rows: GoldenRow[] = [];
     const missing: string[] = [];
-    current.forEach((c, i) => {
+    // A failed scrape keeps the last good one as the base, so the next interval is not counted from the proxy's start.
+    previous = current.map((c, i) => {
       const p = previous[i]!;
-      if (!c.samples) return void missing.push(c.workload);
+      if (!c.samples) {
+        missing.push(c.workload);
+        return p;
+      }
       rows.push(...goldenRows(c.workload, p.samples, c.samples, (c.at - p.at) / 1000));
+      return c;
     });
-    previous = current;
     const elapsed = ((Date.now() - started) / 1000).toFixed(0);
     const head = `golden metrics over the last ${intervalS.toFixed(1)}s (t=${elapsed}s) — web: http://${formatAddr(web.proxy.inbound!)}/`;
     const table = renderGoldenTable(rows) + (missing.length ? `(no metrics from ${missing.join(', ')})\n` : '');

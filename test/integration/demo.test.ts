@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -133,6 +134,35 @@ test('Ctrl-C (SIGINT to the whole process group) stops everything', { skip: !exi
     assert.deepEqual(pids.filter(alive), []);
   } finally {
     cleanup(run);
+  }
+});
+
+test('the runner killed with SIGKILL: apps and proxies notice and exit by themselves', { skip: !existsSync(BUILT) && 'run `npm run build` first', timeout: 90_000 }, async () => {
+  const run = runDemo(['--no-tty', '--interval', '1s']);
+  try {
+    await withTimeout(
+      new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (run.stdout().includes('golden metrics over') || run.child.exitCode !== null) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 100);
+      }),
+      60_000,
+      'first table',
+    );
+    const pids = printedPids(run.stdout());
+    assert.equal(pids.length, 6, run.stdout() + run.stderr());
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const end = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(pids.filter(alive), [], 'orphans exit within seconds');
+  } finally {
+    cleanup(run);
+    const dir = /^logs: +(\S+)\/demo\.log/m.exec(run.stdout())?.[1];
+    if (dir) await rm(dir, { recursive: true, force: true }); // no one left to remove it
   }
 });
 
