@@ -110,7 +110,17 @@ const FAST_OPTIONS = { schema: CORE_SCHEMA.withTags(mergeTag), maxAliases: 0 };
  * Texts sent straight to the slow path: constructs where js-yaml accepts what `yaml` reports (or
  * builds another value), found by comparing the two on mutated fixtures. Over-matching only costs time.
  */
-const SLOW_PATH_HINTS: RegExp[] = [];
+const SLOW_PATH_HINTS: RegExp[] = [
+  // A line that starts with a `:` value indicator (`yaml`: "Nested mappings are not allowed in compact mappings").
+  /^[ \t]*:(?:[ \t]|$)/m,
+  // An indented `---`/`...` (`yaml`: "Implicit keys need to be on a single line"; js-yaml reads a key).
+  /^[ \t]+(?:---|\.\.\.)(?:[ \t]|$)/m,
+  // Explicit tags (`!!float 1` is '1' for `yaml`, 1 for js-yaml), directives (%YAML 1.1), and
+  // explicit `? ` keys (an empty one is '' for `yaml`, 'null' for js-yaml).
+  /(?:^|[\s[{,])!\S/m,
+  /^%/m,
+  /(?:^|[\s[{,])\?(?:[ \t]|$)/m,
+];
 
 function needsSlowPath(text: string): boolean {
   return SLOW_PATH_HINTS.some((re) => re.test(text));
