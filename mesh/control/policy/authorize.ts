@@ -6,7 +6,7 @@
 import { parseIp } from './cidr';
 import type { AuthorizationRule } from './default-policy';
 import type { InboundPolicyTable, PortPolicy } from './inbound-policy';
-import { unmetBy, type ClientFacts } from './requirements';
+import { describeClient, unmetBy, type ClientFacts } from './requirements';
 import type { HttpRouteMatch } from './resources';
 
 export type InboundProtocol = 'http' | 'grpc' | 'tcp';
@@ -39,8 +39,9 @@ export interface AuthzDecision {
 }
 
 /** Keeps a reason printable ASCII, so it is a valid header value whatever a client presented. */
+const UNSAFE = /[^\x20-\x7e]/;
 function headerSafe(s: string): string {
-  return s.replace(/[^\x20-\x7e]/g, '?');
+  return UNSAFE.test(s) ? s.replace(/[^\x20-\x7e]/g, '?') : s;
 }
 
 function pathMatches(m: HttpRouteMatch, path: string, method: string | undefined): boolean {
@@ -75,29 +76,46 @@ function findRoute(entry: PortPolicy, path: string, method: string | undefined):
   return best;
 }
 
-function firstSatisfied(rules: readonly AuthorizationRule[], client: ClientFacts, clientText: string, why: string[]): AuthorizationRule | undefined {
+function firstSatisfied(rules: readonly AuthorizationRule[], client: ClientFacts, why: string[]): AuthorizationRule | undefined {
   for (const rule of rules) {
-    const unmet = rule.requirements.map((r) => unmetBy(r, client, clientText)).find((x) => x !== undefined);
+    let unmet: string | undefined;
+    for (const r of rule.requirements) {
+      unmet = unmetBy(r, client);
+      if (unmet !== undefined) break;
+    }
     if (unmet === undefined) return rule;
     why.push(rule.kind === 'authorizationpolicy' ? `AuthorizationPolicy ${rule.name}: ${unmet}` : unmet);
   }
   return undefined;
 }
 
-export function authorize(table: InboundPolicyTable, req: InboundRequest): AuthzDecision {
-  const entry = table.ports.get(req.port) ?? table.otherPorts;
-  const server = { kind: entry.server.kind, name: entry.server.name };
-  const client: ClientFacts = { identity: req.clientIdentity, ip: parseIp(req.clientIp) };
-  const clientText = req.clientIdentity ? `client ${req.clientIdentity} (${req.clientIp})` : `client ${req.clientIp}`;
-  const allow = (rule: AuthorizationRule, route?: string): AuthzDecision => ({
+function ruleText(rule: AuthorizationRule): string {
+  if (rule.kind === 'authorizationpolicy') return `AuthorizationPolicy ${rule.name}`;
+  return rule.kind === 'server' ? `Server ${rule.name}` : `the default inbound policy ${rule.name}`;
+}
+
+function allowed(req: InboundRequest, server: AuthzDecision['server'], rule: AuthorizationRule, route: string | undefined): AuthzDecision {
+  const d: AuthzDecision = {
     allow: true,
-    reason: headerSafe(`${rule.audited ? 'allowed in audit mode' : 'allowed'} on port ${req.port} by ${rule.kind === 'authorizationpolicy' ? `AuthorizationPolicy ${rule.name}` : rule.kind === 'server' ? `Server ${rule.name}` : `the default inbound policy ${rule.name}`}`),
+    reason: `${rule.audited ? 'allowed in audit mode' : 'allowed'} on port ${req.port} by ${ruleText(rule)}`,
     server,
     authorization: { kind: rule.kind, name: rule.name },
-    ...(route ? { route } : {}),
     audited: rule.audited,
-  });
-  const deny = (reason: string, route?: string): AuthzDecision => ({ allow: false, reason: headerSafe(reason), server, ...(route ? { route } : {}), audited: false });
+  };
+  if (route) d.route = route;
+  return d;
+}
+
+function denied(server: AuthzDecision['server'], reason: string, route?: string): AuthzDecision {
+  const d: AuthzDecision = { allow: false, reason: headerSafe(reason), server, audited: false };
+  if (route) d.route = route;
+  return d;
+}
+
+export function authorize(table: InboundPolicyTable, req: InboundRequest): AuthzDecision {
+  const entry = table.ports.get(req.port) ?? table.otherPorts;
+  const server = entry.server.kind === 'server' ? { kind: entry.server.kind, name: entry.server.name } : entry.server;
+  const client: ClientFacts = { identity: req.clientIdentity, ip: parseIp(req.clientIp), ipText: req.clientIp };
 
   const isHttp = req.protocol !== 'tcp';
   if (req.isProbe && isHttp && entry.probesAuthorized) {
@@ -109,27 +127,27 @@ export function authorize(table: InboundPolicyTable, req: InboundRequest): Authz
   if (isHttp && entry.routes.length > 0) {
     const path = (req.path ?? '/').split('?')[0] || '/';
     const found = findRoute(entry, path, req.method);
-    if (!found) return deny(`denied on port ${req.port}: no HTTPRoute of ${entry.describe} matches ${req.method ? `${req.method.toUpperCase()} ` : ''}${path}`);
+    if (!found) return denied(server, `denied on port ${req.port}: no HTTPRoute of ${entry.describe} matches ${req.method ? `${req.method.toUpperCase()} ` : ''}${path}`);
     route = found.name;
     rules = [...found.rules, ...entry.rules];
   }
 
   const why: string[] = [];
-  const explicit = firstSatisfied(rules, client, clientText, why);
-  if (explicit) return allow(explicit, route);
-  const fallback = firstSatisfied(entry.fallback, client, clientText, why);
-  if (fallback) return allow(fallback, route);
+  const explicit = firstSatisfied(rules, client, why);
+  if (explicit) return allowed(req, server, explicit, route);
+  const fallback = firstSatisfied(entry.fallback, client, why);
+  if (fallback) return allowed(req, server, fallback, route);
 
   if (entry.server.kind === 'default') {
-    if (entry.fallback.length === 0) return deny(`denied on port ${req.port}: ${entry.describe} denies all traffic`);
-    return deny(`denied on port ${req.port} by ${entry.describe}: ${why.join('; ')}`);
+    if (entry.fallback.length === 0) return denied(server, `denied on port ${req.port}: ${entry.describe} denies all traffic`);
+    return denied(server, `denied on port ${req.port} by ${entry.describe}: ${why.join('; ')}`);
   }
   if (rules.length === 0 && entry.fallback.length === 0) {
     const target = route ? `HTTPRoute ${route} or ${entry.describe}` : entry.describe;
-    return deny(`denied on port ${req.port}: no AuthorizationPolicy targets ${target} or its namespace, and a Server denies what is not authorized`, route);
+    return denied(server, `denied on port ${req.port}: no AuthorizationPolicy targets ${target} or its namespace, and a Server denies what is not authorized`, route);
   }
   const shown = why.slice(0, 3).join('; ') + (why.length > 3 ? '; ...' : '');
-  return deny(`denied on port ${req.port}: nothing on ${entry.describe}${route ? ` (HTTPRoute ${route})` : ''} allows ${clientText} (${shown})`, route);
+  return denied(server, `denied on port ${req.port}: nothing on ${entry.describe}${route ? ` (HTTPRoute ${route})` : ''} allows ${describeClient(client)} (${shown})`, route);
 }
 
 /** gRPC status code 7. */

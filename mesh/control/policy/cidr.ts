@@ -51,7 +51,16 @@ function v6ToBigint(s: string): bigint {
 }
 
 /** Parses an IP address; undefined when it is not one. A zone (`fe80::1%eth0`) is ignored. */
+const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
 export function parseIp(text: string): IpAddress | undefined {
+  const quad = DOTTED_QUAD.exec(text);
+  if (quad) {
+    // The common case, without BigInt arithmetic per octet (node's isIPv4 refuses leading zeros too).
+    const octets = [quad[1], quad[2], quad[3], quad[4]].map((o) => (o && (o.length === 1 || o[0] !== '0') ? Number(o) : 256));
+    if (octets.some((o) => o > 255)) return undefined;
+    return { family: 4, value: BigInt(((octets[0] as number) * 0x1000000 + (octets[1] as number) * 0x10000 + (octets[2] as number) * 0x100 + (octets[3] as number))) };
+  }
   const s = text.trim().replace(/%.*$/, '');
   if (isIPv4(s)) return { family: 4, value: v4ToBigint(s) };
   if (!isIPv6(s)) return undefined;

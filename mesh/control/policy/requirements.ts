@@ -24,6 +24,12 @@ export type Requirement =
 export interface ClientFacts {
   identity?: string;
   ip: IpAddress | undefined;
+  /** The address as the client presented it, for messages. */
+  ipText: string;
+}
+
+export function describeClient(c: ClientFacts): string {
+  return c.identity ? `client ${c.identity} (${c.ipText})` : `client ${c.ipText}`;
 }
 
 export function identityMatches(m: IdentityMatcher, identity: string): boolean {
@@ -37,14 +43,14 @@ export function inNetworks(networks: readonly Network[], ip: IpAddress): boolean
 }
 
 /** undefined when satisfied; otherwise why not, as the end of a sentence. */
-export function unmetBy(req: Requirement, client: ClientFacts, clientText: string): string | undefined {
+export function unmetBy(req: Requirement, client: ClientFacts): string | undefined {
   switch (req.kind) {
     case 'identity':
-      if (client.identity === undefined) return `${req.name} requires a meshed (mTLS) client, and ${clientText} has no mesh identity`;
-      return identityMatches(req.matcher, client.identity) ? undefined : `${clientText} is not an identity allowed by ${req.name}`;
+      if (client.identity === undefined) return `${req.name} requires a meshed (mTLS) client, and ${describeClient(client)} has no mesh identity`;
+      return identityMatches(req.matcher, client.identity) ? undefined : `${describeClient(client)} is not an identity allowed by ${req.name}`;
     case 'networks':
-      if (client.ip === undefined) return `${req.name} requires a client address, and the address of ${clientText} is unknown`;
-      return inNetworks(req.networks, client.ip) ? undefined : `${clientText} is outside ${req.name}`;
+      if (client.ip === undefined) return `${req.name} requires a client address, and the address of ${describeClient(client)} is unknown`;
+      return inNetworks(req.networks, client.ip) ? undefined : `${describeClient(client)} is outside ${req.name}`;
     case 'missing':
       return `${req.name} does not exist, so it authenticates no one`;
   }
