@@ -15,7 +15,7 @@ test('parseIp: IPv4, IPv6 (compressed, embedded v4, zone) and IPv4-mapped IPv6 a
   assert.deepEqual(parseIp('::ffff:10.1.2.3'), { family: 4, value: 0x0a010203n }, 'a dual-stack listener reports v4 clients this way');
   assert.deepEqual(parseIp('64:ff9b::10.1.2.3'), { family: 6, value: (0x0064ff9bn << 96n) | 0x0a010203n });
   assert.deepEqual(parseIp('fe80::1%eth0'), { family: 6, value: (0xfe80n << 112n) | 1n });
-  for (const bad of ['', 'localhost', '10.1.2', '1.2.3.256', ':::1']) assert.equal(parseIp(bad), undefined, bad);
+  for (const bad of ['', 'localhost', '10.1.2', '1.2.3.256', '010.1.2.3', '1.2.3.4.5', ':::1']) assert.equal(parseIp(bad), undefined, bad);
 });
 
 test('parseCidr clears host bits; contains respects family and prefix; a bare address is a host route', () => {
