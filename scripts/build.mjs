@@ -11,6 +11,9 @@ const jobs = [
     outdir: 'dist',
     platform: 'node',
     format: 'esm',
+    // Each subcommand is its own chunk, so `weft proxy` loads only what the proxy needs (RSS).
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     // Native and heavyweight dependencies stay in node_modules.
     packages: 'external',
   }),

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import http2, { type ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { bufferBody, writeToH1, writeToH2, type UpstreamResponse } from './exchange';
-import { forwardableTrailers, H_PROXY_ERROR, requestAuthority, type HeaderMap } from './headers';
+import { forwardableTrailers, H_PROXY_ERROR, headerSafe, requestAuthority, type HeaderMap } from './headers';
 
 export interface Downstream {
   readonly proto: 'h1' | 'h2';
@@ -51,7 +51,8 @@ export function h1Downstream(req: IncomingMessage, res: ServerResponse, authorit
     expectTrailers: req.headers['trailer'] !== undefined,
     trailers: () => forwardableTrailers(req.trailers),
     respond: (up, extra) => writeToH1(res, up, extra),
-    fail: (status, reason) => {
+    fail: (status, raw) => {
+      const reason = headerSafe(raw);
       if (res.headersSent) {
         res.destroy();
         return;
@@ -90,7 +91,8 @@ export function h2Downstream(stream: ServerHttp2Stream, headers: IncomingHttpHea
     expectTrailers: false,
     trailers: () => forwardableTrailers(trailers),
     respond: (up, extra) => writeToH2(stream, up, extra),
-    fail: (status, reason) => {
+    fail: (status, raw) => {
+      const reason = headerSafe(raw);
       if (stream.destroyed || stream.closed) return;
       if (stream.headersSent) {
         stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);

@@ -5,8 +5,9 @@
  */
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import http2, { type ClientHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import { Readable } from 'node:stream';
-import type { SocketAddr } from '../discovery/discovery';
+import { PassThrough, Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { formatAddr, type SocketAddr } from '../discovery/discovery';
 import { forwardableHeaders, forwardableTrailers, H_PROXY_ERROR, type HeaderMap } from './headers';
 
 /** Response headers for the next hop: the forwardable ones, plus a peer proxy's weft-proxy-error (the client must learn why). */
@@ -125,8 +126,57 @@ export function sendH2(session: ClientHttp2Session, req: UpstreamRequest, extra?
   });
 }
 
-/** Sends a request over HTTP/1.1 with a keep-alive agent; resolves at the response headers. */
-export function sendH1(agent: http.Agent, addr: SocketAddr, req: UpstreamRequest): Promise<UpstreamResponse> {
+/** The HTTP/1.1 clients of one proxy: undici for nearly every request, Node's http for the rest. */
+export interface H1Clients {
+  undici: Dispatcher;
+  /**
+   * undici cannot send request trailers nor an `Expect` field; requests with either (rare) go
+   * through Node's http client, so both are still forwarded as RFC 9110 asks of a proxy.
+   */
+  nodeHttp: http.Agent;
+}
+
+function h1ErrorKind(e: NodeJS.ErrnoException): UpstreamError['kind'] {
+  const c = e.code ?? '';
+  return c === 'ECONNREFUSED' || c === 'EHOSTUNREACH' || c === 'ENOTFOUND' || c === 'UND_ERR_CONNECT_TIMEOUT' ? 'connect' : 'reset';
+}
+
+/** Sends a request over HTTP/1.1 on a keep-alive connection; resolves at the response headers. */
+export async function sendH1(clients: H1Clients, addr: SocketAddr, req: UpstreamRequest): Promise<UpstreamResponse> {
+  if (req.expectTrailers || req.headers['expect'] !== undefined) return sendH1NodeHttp(clients.nodeHttp, addr, req);
+  const headers: Record<string, string | string[]> = { ...req.headers, host: req.authority };
+  let data: Dispatcher.ResponseData;
+  try {
+    data = await clients.undici.request({
+      origin: `http://${formatAddr(addr)}`,
+      path: req.path,
+      method: req.method as Dispatcher.HttpMethod,
+      headers,
+      // undici destroys a body stream once consumed; an HTTP/2 server stream is a Duplex whose
+      // destruction would also end our response to that client, so it reads from a PassThrough.
+      body: req.body === null || Buffer.isBuffer(req.body) ? req.body : req.body.pipe(new PassThrough()),
+      signal: req.signal,
+    });
+  } catch (e) {
+    if (req.signal?.aborted) throw new UpstreamError(abortReason(req.signal), 'cancelled');
+    const err = e as NodeJS.ErrnoException;
+    throw new UpstreamError(`upstream ${formatAddr(addr)}: ${err.code ?? err.message}`, h1ErrorKind(err));
+  }
+  const body = data.body;
+  const trailers = new Promise<IncomingHttpHeaders | undefined>((r) => {
+    body.once('end', () => r(Object.keys(data.trailers).length > 0 ? (data.trailers as IncomingHttpHeaders) : undefined));
+    body.once('close', () => r(undefined));
+  });
+  return {
+    status: data.statusCode,
+    headers: data.headers as IncomingHttpHeaders,
+    body,
+    trailers,
+    cancel: () => void body.destroy(),
+  };
+}
+
+function sendH1NodeHttp(agent: http.Agent, addr: SocketAddr, req: UpstreamRequest): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     const headers: OutgoingHttpHeaders = { ...req.headers, host: req.authority };
     if (req.expectTrailers) {
@@ -153,9 +203,7 @@ export function sendH1(agent: http.Agent, addr: SocketAddr, req: UpstreamRequest
       resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res, trailers, cancel: () => out.destroy() });
     });
     out.once('error', (e: NodeJS.ErrnoException) => {
-      if (responded) return;
-      const kind = e.code === 'ECONNREFUSED' || e.code === 'EHOSTUNREACH' || e.code === 'ENOTFOUND' ? 'connect' : 'reset';
-      reject(new UpstreamError(`upstream ${addr.host}:${addr.port}: ${e.code ?? e.message}`, kind));
+      if (!responded) reject(new UpstreamError(`upstream ${formatAddr(addr)}: ${e.code ?? e.message}`, h1ErrorKind(e)));
     });
     if (req.body === null) out.end();
     else if (Buffer.isBuffer(req.body)) out.end(req.body);

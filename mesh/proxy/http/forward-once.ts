@@ -51,7 +51,7 @@ export async function forwardOnce(opts: {
   req.signal = ctl.signal;
   let res: UpstreamResponse;
   try {
-    res = opts.proto === 'h1' ? await sendH1(pools.h1Agent, addr, req) : await pools.plainSession(addr).then((s) => sendH2(s, req));
+    res = opts.proto === 'h1' ? await sendH1(pools.h1, addr, req) : await pools.plainSession(addr).then((s) => sendH2(s, req));
   } catch (e) {
     rec.end({ error: true });
     const message = `${opts.what} is unreachable: ${(e as Error).message}`;

@@ -93,3 +93,13 @@ export function forwardableTrailers(trailers: IncomingHttpHeaders | undefined): 
   }
   return any ? out : undefined;
 }
+
+/**
+ * A reason made safe for a header value (`weft-proxy-error`, `grpc-message`): printable ASCII only,
+ * white space folded, at most 200 characters. Reasons can quote what a peer sent (a TLS error that
+ * echoes an app's plaintext answer), and an invalid header would fail the response itself.
+ */
+export function headerSafe(reason: string): string {
+  const s = reason.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+}

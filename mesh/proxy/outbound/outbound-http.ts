@@ -195,7 +195,7 @@ export class OutboundHttp {
       return pools.meshSession(ep.addr, ep.identity).then((s) => sendH2(s, req, extra));
     }
     if (ds.proto === 'h2' || ep.protocolHint === 'h2') return pools.plainSession(ep.addr).then((s) => sendH2(s, req));
-    return sendH1(pools.h1Agent, ep.addr, req);
+    return sendH1(pools.h1, ep.addr, req);
   }
 
   /** A target discovery does not know: forward to the original address in plaintext. */

@@ -12,7 +12,8 @@ import type { Logger } from '../log';
 import type { IdentityCerts } from '../tls/identity-certs';
 import { connectMtls } from '../tls/mtls';
 import { ALPN_MESH_H2, ALPN_MESH_TCP, encodeTransportHeader } from './transport-header';
-import { UpstreamError } from '../http/exchange';
+import { UpstreamError, type H1Clients } from '../http/exchange';
+import { Agent as UndiciAgent } from 'undici';
 
 const H2_SETTINGS: http2.Settings = { initialWindowSize: 1 << 20, maxConcurrentStreams: 1000, enablePush: false };
 const SESSION_WINDOW = 8 << 20;
@@ -78,7 +79,11 @@ class SessionPool {
 export class UpstreamPools {
   private readonly mesh: SessionPool;
   private readonly plainH2: SessionPool;
-  readonly h1Agent = new http.Agent({ keepAlive: true, scheduling: 'lifo', keepAliveMsecs: 30_000 });
+  /** HTTP/1.1 upstreams (the local app, endpoints that are not meshed): keep-alive, no undici timeouts (ours apply). */
+  readonly h1: H1Clients = {
+    undici: new UndiciAgent({ keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0, connect: { timeout: 3_000 } }),
+    nodeHttp: new http.Agent({ keepAlive: true, scheduling: 'lifo', keepAliveMsecs: 30_000 }),
+  };
 
   constructor(
     private readonly certs: IdentityCerts | undefined,
@@ -178,7 +183,8 @@ export class UpstreamPools {
   }
 
   async close(): Promise<void> {
-    this.h1Agent.destroy();
+    this.h1.nodeHttp.destroy();
+    await this.h1.undici.destroy();
     await Promise.all([this.mesh.closeAll(), this.plainH2.closeAll()]);
   }
 }

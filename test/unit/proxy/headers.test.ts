@@ -71,3 +71,13 @@ test('authority, bodiless responses and request heads', () => {
     'GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
   );
 });
+
+test('headerSafe turns any reason into a valid header value', async () => {
+  const { headerSafe } = await import('../../../mesh/proxy/http/headers');
+  const { validateHeaderValue } = await import('node:http');
+  const raw = 'mTLS to 127.0.0.1:1: unexpected answer "HTTP/1.1 400 Bad Request\r\n\r\n" \u0000\u00ff ü';
+  const safe = headerSafe(raw);
+  assert.doesNotThrow(() => validateHeaderValue('weft-proxy-error', safe));
+  assert.equal(safe, 'mTLS to 127.0.0.1:1: unexpected answer "HTTP/1.1 400 Bad Request "');
+  assert.equal(headerSafe('x'.repeat(500)).length, 200);
+});
