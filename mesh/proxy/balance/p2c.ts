@@ -133,8 +133,11 @@ export class P2cBalancer<T> {
     return n;
   }
 
-  /** undefined when there is no endpoint or every endpoint is ejected (caller answers 503 fail-fast). */
-  pick(): Lease<T> | undefined {
+  /**
+   * undefined when there is no endpoint or every endpoint is ejected (caller answers 503 fail-fast).
+   * `avoid` (a retry's failed endpoint) is chosen only when no other endpoint is available.
+   */
+  pick(avoid?: T): Lease<T> | undefined {
     const slots = this.slots;
     const n = slots.length;
     if (n === 0) return undefined;
@@ -149,13 +152,13 @@ export class P2cBalancer<T> {
         if (j >= i) j++;
         const a = slots[i]!;
         const b = slots[j]!;
-        const aOk = a.accrual.available();
-        const bOk = b.accrual.available();
+        const aOk = a.endpoint !== avoid && a.accrual.available();
+        const bOk = b.endpoint !== avoid && b.accrual.available();
         if (aOk && bOk) chosen = b.cost(t) < a.cost(t) ? b : a;
         else if (aOk) chosen = a;
         else if (bOk) chosen = b;
       }
-      chosen ??= this.cheapestAvailable(t);
+      chosen ??= this.cheapestAvailable(t, avoid) ?? this.cheapestAvailable(t, undefined);
     }
     if (chosen === undefined || !chosen.accrual.tryAcquire()) return undefined;
     chosen.pending++;
@@ -172,11 +175,11 @@ export class P2cBalancer<T> {
     }));
   }
 
-  private cheapestAvailable(t: number): Slot<T> | undefined {
+  private cheapestAvailable(t: number, avoid: T | undefined): Slot<T> | undefined {
     let best: Slot<T> | undefined;
     let bestCost = Infinity;
     for (const s of this.slots) {
-      if (!s.accrual.available()) continue;
+      if (s.endpoint === avoid || !s.accrual.available()) continue;
       const c = s.cost(t);
       if (c < bestCost) {
         best = s;

@@ -117,9 +117,11 @@ export class OutboundHttp {
     };
 
     const limit = retry?.limit ?? 0;
+    let failedEndpoint: Endpoint | undefined;
     for (let attempt = 0; ; attempt++) {
       if (finished) return;
-      const lease = target.balancer.pick();
+      // A retry goes to another endpoint when there is one.
+      const lease = target.balancer.pick(failedEndpoint);
       if (!lease) {
         done();
         const why = target.balancer.size === 0 ? `no endpoints for ${target.authority}` : `all endpoints of ${target.authority} are failing (circuit open)`;
@@ -154,6 +156,7 @@ export class OutboundHttp {
         const canRetry = attempt < limit && replayable && retry !== undefined && route.budget.tryWithdraw();
         // A refused connection never reached the app: always safe to try another endpoint once.
         const connectRetry = err?.kind === 'connect' && replayable && attempt < Math.max(limit, 1);
+        failedEndpoint = ep;
         if (canRetry || connectRetry) continue;
         done();
         const status = err?.kind === 'timeout' ? 504 : 502;
@@ -174,6 +177,7 @@ export class OutboundHttp {
         res.cancel();
         res.body.resume();
         rec.end({ grpcStatus: grpcHead });
+        failedEndpoint = ep;
         continue;
       }
       current = res;

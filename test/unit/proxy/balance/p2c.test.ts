@@ -204,3 +204,19 @@ test('when the random draws keep landing on ejected endpoints, a scan still find
   fixed = true; // draws are always e0 and e1, both ejected
   for (let i = 0; i < 5; i++) assert.equal(pickName(lb), 'e9');
 });
+
+test('pick(avoid) never returns the avoided endpoint while another is available, and falls back to it alone', () => {
+  const b = new P2cBalancer<{ id: string }>((e) => e.id, { random: () => 0.999 });
+  const a = { id: 'a' };
+  const c = { id: 'c' };
+  b.setEndpoints([a, c]);
+  for (let i = 0; i < 50; i++) {
+    const l = b.pick(a)!;
+    assert.equal(l.endpoint, c);
+    l.release({ ok: true, rttMs: 1 });
+  }
+  b.setEndpoints([a]);
+  const only = b.pick(a)!;
+  assert.equal(only.endpoint, a, 'the only endpoint is still used');
+  only.release({ ok: true, rttMs: 1 });
+});
