@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import jsonpatch from 'fast-json-patch';
+import jsonpatch, { type Operation } from 'fast-json-patch';
 import { Ajv } from 'ajv';
 import { inject, inheritedAnnotations } from '../../../../mesh/control/injector/injector';
 import type { JsonPatchOp } from '../../../../mesh/control/injector/json-patch';
@@ -21,7 +21,7 @@ const ENABLED_NS: NamespaceLike = { metadata: { name: 'shop', annotations: { [AN
 
 /** RFC 6902 application by a maintained library; validateOperation makes a bad path throw. */
 function applyJsonPatch<T>(doc: T, patch: JsonPatchOp[]): T {
-  return jsonpatch.applyPatch(structuredClone(doc), patch as jsonpatch.Operation[], true, true).newDocument;
+  return jsonpatch.applyPatch(structuredClone(doc), patch as Operation[], true, true).newDocument;
 }
 
 // --- Pod schema: see test/fixtures/k8s-schema/README.md ----------------------------------------
