@@ -58,6 +58,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
     const outboundHttp = new OutboundHttp({ destinations, pools, metrics, log });
     const outboundTcp = new OutboundTcp({ destinations, pools, metrics, log });
     const outbound = new Outbound({
+      metrics,
       http: outboundHttp,
       tcp: outboundTcp,
       destinations,

@@ -15,7 +15,7 @@ import { forwardOnce } from '../http/forward-once';
 import { H_CLIENT_ID, H_DST_PORT, H_ORIG_PROTO, serializeRequestHead } from '../http/headers';
 import { HttpFront, type HttpFrontLimits } from '../http/http-front';
 import { throttledLog, type Logger } from '../log';
-import type { ProxyMetrics, TrafficLabels } from '../metrics/proxy-metrics';
+import { countConnection, type ProxyMetrics, type TrafficLabels } from '../metrics/proxy-metrics';
 import { originalDestination } from '../original-dst/original-dst';
 import { splice } from '../outbound/outbound-tcp';
 import type { IdentityCerts } from '../tls/identity-certs';
@@ -118,9 +118,11 @@ export class Inbound {
       return;
     }
     const info: ConnInfo = { clientId: undefined, port };
+    if (d.protocol === 'opaque' || d.protocol === 'tls') return this.spliceToApp(socket, port, undefined);
+    const app = { host: this.o.appHost, port };
+    countConnection(this.o.metrics, socket, this.labels(formatAddr(app), app, undefined));
     if (d.protocol === 'http1') this.front.serveH1(socket, info);
-    else if (d.protocol === 'h2') this.front.serveH2(socket, info);
-    else return this.spliceToApp(socket, port, undefined);
+    else this.front.serveH2(socket, info);
   }
 
   /** A mesh TLS handshake completed (tls.Server's 'secureConnection'). */
@@ -134,7 +136,10 @@ export class Inbound {
     }
     const clientId = peer.kind === 'verified' ? peer.identity : undefined;
     // Mesh streams name their app port (weft-dst-port, transport header); the configured port is the fallback.
-    if (tlsSocket.alpnProtocol === ALPN_MESH_H2) return this.front.serveH2(tlsSocket, { clientId, port: this.o.appPort });
+    if (tlsSocket.alpnProtocol === ALPN_MESH_H2) {
+      countConnection(this.o.metrics, tlsSocket, this.meshConnectionLabels(clientId));
+      return this.front.serveH2(tlsSocket, { clientId, port: this.o.appPort });
+    }
     if (tlsSocket.alpnProtocol === ALPN_MESH_TCP) return void this.acceptMeshTcp(tlsSocket, clientId);
     this.o.log.info('inbound: TLS client without a mesh protocol refused', { alpn: String(tlsSocket.alpnProtocol) });
     tlsSocket.destroy();
@@ -187,6 +192,12 @@ export class Inbound {
       rec.read(prefix.length);
     }
     splice(client, upstream, rec);
+  }
+
+  /** A mesh HTTP/2 connection carries streams for any app port: its target is the inbound listener. */
+  private meshConnectionLabels(clientId: string | undefined): TrafficLabels {
+    const listener = { host: '0.0.0.0', port: this.listenPort };
+    return this.labels(formatAddr(listener), listener, clientId);
   }
 
   private labels(authority: string, app: SocketAddr, clientId: string | undefined): TrafficLabels {

@@ -26,6 +26,20 @@ export interface HttpStreamRecorder {
   end(outcome: { grpcStatus?: number; error?: boolean }): void;
 }
 
+/**
+ * Counts an HTTP connection in the tcp_* metrics: open now, bytes and close when it closes. Bytes
+ * come from the socket's own counters at close, so the HTTP parser's fast path is not disturbed by a
+ * 'data' listener (long keep-alive connections report their bytes when they end).
+ */
+export function countConnection(metrics: ProxyMetrics, socket: import('node:stream').Duplex & { bytesRead?: number; bytesWritten?: number }, labels: TrafficLabels): void {
+  const rec = metrics.tcpConnection(labels);
+  socket.once('close', (hadError: boolean) => {
+    rec.read(socket.bytesRead ?? 0);
+    rec.wrote(socket.bytesWritten ?? 0);
+    rec.close(hadError ? 'EIO' : undefined);
+  });
+}
+
 export interface TcpRecorder {
   read(bytes: number): void;
   wrote(bytes: number): void;

@@ -12,6 +12,8 @@ import { h1Downstream, h2Downstream } from '../http/downstream';
 import { serializeRequestHead } from '../http/headers';
 import { HttpFront, type HttpFrontLimits } from '../http/http-front';
 import type { Logger } from '../log';
+import { countConnection, type ProxyMetrics, type TrafficLabels } from '../metrics/proxy-metrics';
+import { NO_TLS_REASON } from '../metrics/traffic-labels';
 import { originalDestination } from '../original-dst/original-dst';
 import type { Destinations } from './destinations';
 import type { OutboundHttp } from './outbound-http';
@@ -26,6 +28,7 @@ interface ConnTarget {
 }
 
 export interface OutboundOptions extends HttpFrontLimits {
+  metrics: ProxyMetrics;
   http: OutboundHttp;
   tcp: OutboundTcp;
   destinations: Destinations;
@@ -36,6 +39,7 @@ export interface OutboundOptions extends HttpFrontLimits {
 
 export class Outbound {
   private readonly front: HttpFront<ConnTarget>;
+  private readonly connLabels = new Map<string, TrafficLabels>();
 
   constructor(private readonly o: OutboundOptions) {
     this.front = new HttpFront<ConnTarget>('outbound', o, {
@@ -87,9 +91,10 @@ export class Outbound {
     const d = await detectProtocol(socket, this.o.detectTimeoutMs);
     if (socket.destroyed) return;
     if (d.timedOut) this.o.log.debug('detection timed out; treating as opaque', { target: authority });
+    if (d.protocol !== 'http1' && d.protocol !== 'h2') return this.o.tcp.forward(socket, authority, fallback);
+    countConnection(this.o.metrics, socket, this.appConnectionLabels(authority, fallback));
     if (d.protocol === 'http1') this.front.serveH1(socket, { authority, fallback, named });
-    else if (d.protocol === 'h2') this.front.serveH2(socket, { authority, fallback, named });
-    else return this.o.tcp.forward(socket, authority, fallback);
+    else this.front.serveH2(socket, { authority, fallback, named });
   }
 
   /** A connection on the HTTP forward-proxy port: the target is named per request. */
@@ -107,6 +112,17 @@ export class Outbound {
       return;
     }
     void this.accept(socket, formatAddr(od), od);
+  }
+
+  /** The app's own connection to this proxy, for the tcp_* metrics (requests are balanced one by one). */
+  private appConnectionLabels(authority: string, fallback: SocketAddr | undefined): TrafficLabels {
+    let l = this.connLabels.get(authority);
+    if (!l) {
+      l = { direction: 'outbound', authority, target_addr: fallback ? formatAddr(fallback) : authority, tls: 'no_identity', no_tls_reason: NO_TLS_REASON.loopback };
+      if (this.connLabels.size > 10_000) this.connLabels.clear();
+      this.connLabels.set(authority, l);
+    }
+    return l;
   }
 
   drain(): void {
