@@ -20,6 +20,8 @@ export interface ValidatorOptions {
   fastPath?: boolean;
 }
 
+const NO_FIXES = (): Fix[] => [];
+
 interface FileState {
   parsed: ParsedFile;
   resources: (Resource | undefined)[];
@@ -81,13 +83,13 @@ export class Validator {
     const { parsed } = state;
     if (parsed.skipped) {
       const p = positionAt(parsed, parsed.skipped.offset);
-      return [finding(file, { start: p, end: { line: p.line, character: p.character + 2 } }, CATALOGUE.get(parsed.skipped.code)!, parsed.skipped.message, [])];
+      return [finding(file, { start: p, end: { line: p.line, character: p.character + 2 } }, CATALOGUE.get(parsed.skipped.code)!, parsed.skipped.message, NO_FIXES)];
     }
     const out: Finding[] = [];
     const index = this.index;
     parsed.docs.forEach((fd, i) => {
       for (const pr of fd.parsed.problems) {
-        out.push(finding(file, docRange(parsed, fd, pr.from, pr.to), CATALOGUE.get(pr.code)!, pr.message, []));
+        out.push(finding(file, docRange(parsed, fd, pr.from, pr.to), CATALOGUE.get(pr.code)!, pr.message, NO_FIXES));
       }
       const res = state.resources[i];
       if (!res) return;
@@ -110,17 +112,30 @@ export class Validator {
 
   private toFinding(pf: ParsedFile, fd: FileDoc, res: Resource, hit: RuleHit, info: RuleInfo): Finding {
     const [from, to] = hitOffsets(res, hit);
-    const fixes: Fix[] = [];
-    const toEdits = (edits: DocEdit[]): TextEdit[] => edits.map((e) => ({ range: docRange(pf, fd, e.from, e.to), newText: e.text }));
-    if (hit.fix && hit.fix.edits.length > 0) fixes.push({ title: hit.fix.title, edits: toEdits(hit.fix.edits), kind: 'fix' });
-    const ignore = ignoreEdits(res, hit.code);
-    if (ignore.length > 0) fixes.push({ title: `Ignore ${hit.code} for ${res.kind} ${res.name}`, edits: toEdits(ignore), kind: 'ignore' });
+    const fix = hit.fix;
+    // Fixes are computed on first read only (they need the yaml Document and most are never asked for).
+    const fixes = (): Fix[] => {
+      const out: Fix[] = [];
+      const toEdits = (edits: DocEdit[]): TextEdit[] => edits.map((e) => ({ range: docRange(pf, fd, e.from, e.to), newText: e.text }));
+      const edits = fix ? fix.edits() : [];
+      if (fix && edits.length > 0) out.push({ title: fix.title, edits: toEdits(edits), kind: 'fix' });
+      const ignore = ignoreEdits(res, hit.code);
+      if (ignore.length > 0) out.push({ title: `Ignore ${hit.code} for ${res.kind} ${res.name}`, edits: toEdits(ignore), kind: 'ignore' });
+      return out;
+    };
     return finding(pf.file, docRange(pf, fd, from, to), info, hit.message, fixes);
   }
 }
 
-function finding(file: string, range: Range, info: RuleInfo, message: string, fixes: Fix[]): Finding {
-  return { file, range, code: info.code, category: info.category, severity: info.severity, message, fixes };
+/** A finding whose `fixes` are computed by `fixes` on first read, then kept. */
+function finding(file: string, range: Range, info: RuleInfo, message: string, fixes: () => Fix[]): Finding {
+  let computed: Fix[] | undefined;
+  return {
+    file, range, code: info.code, category: info.category, severity: info.severity, message,
+    get fixes(): Fix[] {
+      return (computed ??= fixes());
+    },
+  };
 }
 
 function toResource(file: string, docIndex: number, fd: FileDoc): Resource | undefined {

@@ -41,7 +41,12 @@ export interface Finding {
   category: Category;
   severity: Severity;
   message: string;
-  fixes: Fix[];
+  /**
+   * Quick fixes, computed on first read and then kept (the editor reads them only for the
+   * diagnostics under the cursor; the CLI never does). Reading them needs no other state than the
+   * validated text, so it stays valid after later edits of the workspace.
+   */
+  readonly fixes: Fix[];
 }
 
 /** A path into a YAML document: map keys and sequence indexes. */
@@ -54,6 +59,16 @@ export interface DocEdit {
   text: string;
 }
 
+/**
+ * A mechanical fix as a rule describes it. `edits` is a thunk, called only when the finding's
+ * fixes are read: computing edits needs the position-keeping `yaml` Document, which a finding
+ * otherwise does not pay for. An empty result means no fix is offered.
+ */
+export interface HitFix {
+  title: string;
+  edits: () => DocEdit[];
+}
+
 /** What a rule reports: the engine turns it into a positioned Finding. */
 export interface RuleHit {
   code: string;
@@ -61,7 +76,7 @@ export interface RuleHit {
   path: YamlPath;
   key?: boolean;
   message: string;
-  fix?: { title: string; edits: DocEdit[] };
+  fix?: HitFix;
 }
 
 /** Plain JavaScript object of a Kubernetes resource. */

@@ -5,7 +5,7 @@
  */
 import { ANNOTATIONS, INJECT_VALUES, LINKERD_ANNOTATIONS, LINKERD_CONTROL_PLANE_NAMESPACE } from '../../config/annotations';
 import { CONTROL_PLANE_NAMESPACE } from '../../config/names';
-import type { Resource, Rule, RuleHit, RuleInfo, RuleContext, YamlPath } from '../finding';
+import type { DocEdit, Resource, Rule, RuleHit, RuleInfo, RuleContext, YamlPath } from '../finding';
 import { obj, podTemplate, stringMap } from '../kube-objects';
 import { annotation, injectState, isMeshedValue } from '../mesh-facts';
 import { quote, removeEntry, setEntry, trailingComment, withComment } from '../yaml-edits';
@@ -30,7 +30,7 @@ function invalidValue(path: YamlPath, key: string, value: string): RuleHit | und
   return {
     code: 'WEFT3003', path: [...path, key],
     message: `${key}: "${value}" is not a valid value (expected ${INJECT_VALUES.join(', ')}); it is treated as not injecting, so the pods run without a proxy.${suggestion ? ` Use "${suggestion}".` : ''}`,
-    fix: suggestion ? { title: `Set ${key} to "${suggestion}"`, edits: [] } : undefined,
+    fix: suggestion ? { title: `Set ${key} to "${suggestion}"`, edits: () => [] } : undefined,
   };
 }
 
@@ -48,17 +48,20 @@ function check(res: Resource, { index }: RuleContext): RuleHit[] {
         const bad = invalidValue([...mp, 'annotations'], key, a[key]!);
         if (bad) {
           const v = /^(true|yes|on|y|enable|enabled|1)$/i.test(a[key]!) ? 'enabled' : 'disabled';
-          if (bad.fix) bad.fix.edits = setEntry(res, [...mp, 'annotations'], key, quote(v));
-          if (!bad.fix?.edits.length) delete bad.fix;
+          if (bad.fix) bad.fix.edits = () => setEntry(res, [...mp, 'annotations'], key, quote(v));
           hits.push(bad);
         }
       }
       if (l[key] !== undefined) {
-        const edits = a[key] === undefined ? [...removeEntry(res, [...mp, 'labels'], key), ...setEntry(res, [...mp, 'annotations'], key, withComment(quote(l[key]!), trailingComment(res, [...mp, 'labels'], key)))] : [];
+        const value = l[key]!;
+        const move = (): DocEdit[] => {
+          const edits = [...removeEntry(res, [...mp, 'labels'], key), ...setEntry(res, [...mp, 'annotations'], key, withComment(quote(value), trailingComment(res, [...mp, 'labels'], key)))];
+          return edits.length === 2 ? edits : [];
+        };
         hits.push({
           code: 'WEFT3002', path: [...mp, 'labels', key], key: true,
           message: `${key} is set as a label, but the injector reads annotations only: the setting is ignored. Make it an annotation.`,
-          fix: edits.length === 2 ? { title: `Move ${key} to the annotations`, edits } : undefined,
+          fix: a[key] === undefined ? { title: `Move ${key} to the annotations`, edits: move } : undefined,
         });
       }
     }
@@ -67,25 +70,30 @@ function check(res: Resource, { index }: RuleContext): RuleHit[] {
     for (const key of INJECT_KEYS) {
       if (ann[key] === undefined) continue;
       const tplAnn = [...t.path, 'metadata', 'annotations'];
-      const edits = [...removeEntry(res, ['metadata', 'annotations'], key)];
-      if (t.annotations[key] === undefined) edits.push(...setEntry(res, tplAnn, key, withComment(quote(ann[key]!), trailingComment(res, ['metadata', 'annotations'], key))));
+      const value = ann[key]!;
+      const onTemplate = t.annotations[key] !== undefined;
+      const move = (): DocEdit[] => {
+        const edits = [...removeEntry(res, ['metadata', 'annotations'], key)];
+        if (!onTemplate) edits.push(...setEntry(res, tplAnn, key, withComment(quote(value), trailingComment(res, ['metadata', 'annotations'], key))));
+        return edits.length > 0 && (onTemplate || edits.length === 2) ? edits : [];
+      };
       hits.push({
         code: 'WEFT3001', path: ['metadata', 'annotations', key], key: true,
         message: `${key} on the ${res.kind}'s own metadata has no effect: the injector reads the pod template (spec.template.metadata.annotations) or the namespace, so these pods start without a proxy. Move it to the pod template.`,
-        fix: edits.length > 0 && (t.annotations[key] !== undefined || edits.length === 2) ? { title: `Move ${key} to the pod template`, edits } : undefined,
+        fix: { title: `Move ${key} to the pod template`, edits: move },
       });
     }
   }
   if (res.kind === 'Namespace' && SYSTEM_NAMESPACES.includes(res.name)) {
     const a = annotation(ann, 'inject');
     if (a && isMeshedValue(a.value)) {
-      hits.push({ code: 'WEFT3005', path: ['metadata', 'annotations', a.key], message: `Injection is enabled for namespace ${res.name}: system pods and the control plane must not depend on the mesh (a restart can deadlock: no identity without the control plane). Disable it.`, fix: { title: `Set ${a.key} to "disabled"`, edits: setEntry(res, ['metadata', 'annotations'], a.key, quote('disabled')) } });
+      hits.push({ code: 'WEFT3005', path: ['metadata', 'annotations', a.key], message: `Injection is enabled for namespace ${res.name}: system pods and the control plane must not depend on the mesh (a restart can deadlock: no identity without the control plane). Disable it.`, fix: { title: `Set ${a.key} to "disabled"`, edits: () => setEntry(res, ['metadata', 'annotations'], a.key, quote('disabled')) } });
     }
   }
   if (t && SYSTEM_NAMESPACES.includes(res.namespace)) {
     const a = annotation(t.annotations, 'inject');
     if (a && isMeshedValue(a.value) && t.path.length > 0) {
-      hits.push({ code: 'WEFT3005', path: [...t.path, 'metadata', 'annotations', a.key], message: `${res.kind} ${res.name} in ${res.namespace} asks for injection: system pods and the control plane must not depend on the mesh they run. Disable it.`, fix: { title: `Set ${a.key} to "disabled"`, edits: setEntry(res, [...t.path, 'metadata', 'annotations'], a.key, quote('disabled')) } });
+      hits.push({ code: 'WEFT3005', path: [...t.path, 'metadata', 'annotations', a.key], message: `${res.kind} ${res.name} in ${res.namespace} asks for injection: system pods and the control plane must not depend on the mesh they run. Disable it.`, fix: { title: `Set ${a.key} to "disabled"`, edits: () => setEntry(res, [...t.path, 'metadata', 'annotations'], a.key, quote('disabled')) } });
     }
   }
   if (t) {
@@ -96,7 +104,7 @@ function check(res: Resource, { index }: RuleContext): RuleHit[] {
       hits.push({
         code: 'WEFT3004', path: [...t.path, 'spec', 'hostNetwork'],
         message: `This pod uses hostNetwork and would be injected (${state.source === 'pod' ? 'by its own annotation' : `namespace ${res.namespace} is injected`}): the proxy's redirection would capture the node's traffic, so injection is refused or breaks the node. Set ${key}: disabled on the pod template.`,
-        fix: t.path.length > 0 ? { title: `Opt this pod out of injection`, edits: setEntry(res, tplAnn, key, quote('disabled')) } : undefined,
+        fix: t.path.length > 0 ? { title: `Opt this pod out of injection`, edits: () => setEntry(res, tplAnn, key, quote('disabled')) } : undefined,
       });
     }
     if (state.meshed && (res.kind === 'Job' || res.kind === 'CronJob')) {
@@ -106,7 +114,7 @@ function check(res: Resource, { index }: RuleContext): RuleHit[] {
         hits.push({
           code: 'WEFT3006', path: [...t.path, 'metadata'], key: true,
           message: `This ${res.kind}'s pods are meshed but the proxy is not a native sidecar: it keeps running after the job's container exits, so the ${res.kind === 'Job' ? 'Job' : 'CronJob\'s Jobs'} never complete. Set ${key}: "true" (Kubernetes 1.29+) or disable injection.`,
-          fix: { title: `Run the proxy as a native sidecar (${key})`, edits: setEntry(res, tplAnn, key, quote('true')) },
+          fix: { title: `Run the proxy as a native sidecar (${key})`, edits: () => setEntry(res, tplAnn, key, quote('true')) },
         });
       }
     }

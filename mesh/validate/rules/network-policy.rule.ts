@@ -93,7 +93,7 @@ function check(res: Resource, { index }: RuleContext): RuleHit[] {
         hits.push({
           code: 'WEFT2005', path: anchor('ingress'),
           message: `This policy restricts ingress in the control plane's namespace without allowing port${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: the API server cannot reach the injector webhook and proxies cannot get certificates or routes, so new pods fail. Allow ${missing.join(', ')}.`,
-          fix: { title: `Allow ingress to the control plane's ports`, edits: appendItem(res, ['spec', 'ingress'], ['ports:', ...missing.flatMap((p) => [`- protocol: TCP`, `  port: ${p}`])]) },
+          fix: { title: `Allow ingress to the control plane's ports`, edits: () => appendItem(res, ['spec', 'ingress'], ['ports:', ...missing.flatMap((p) => [`- protocol: TCP`, `  port: ${p}`])]) },
         });
       }
     }
@@ -105,7 +105,7 @@ function check(res: Resource, { index }: RuleContext): RuleHit[] {
       hits.push({
         code: 'WEFT2001', path: ['spec', 'ingress'], key: true,
         message: `This policy selects meshed pods and allows ingress only on other ports: meshed clients connect to the proxy's inbound port ${P}, so every meshed request to these pods is dropped. Add an ingress rule allowing TCP ${P} (the proxy still authorizes callers by identity).`,
-        fix: { title: `Add an ingress rule allowing TCP ${P}`, edits: appendItem(res, ['spec', 'ingress'], ['ports:', '- protocol: TCP', `  port: ${P}`]) },
+        fix: { title: `Add an ingress rule allowing TCP ${P}`, edits: () => appendItem(res, ['spec', 'ingress'], ['ports:', '- protocol: TCP', `  port: ${P}`]) },
       });
     } else {
       ingress.forEach((r, i) => {
@@ -121,7 +121,7 @@ function check(res: Resource, { index }: RuleContext): RuleHit[] {
       hits.push({
         code: 'WEFT2002', path: ['spec', 'egress'], key: true,
         message: `This policy restricts egress of meshed pods without allowing TCP ${P}: their proxies reach other meshed pods on ${P}, so calls to meshed services are dropped. Allow egress to TCP ${P}.`,
-        fix: { title: `Add an egress rule allowing TCP ${P}`, edits: appendItem(res, ['spec', 'egress'], ['ports:', '- protocol: TCP', `  port: ${P}`]) },
+        fix: { title: `Add an egress rule allowing TCP ${P}`, edits: () => appendItem(res, ['spec', 'egress'], ['ports:', '- protocol: TCP', `  port: ${P}`]) },
       });
     }
     const cpMissing = [CP.identity, CP.destination, CP.policy].filter((p) => !allows(egress, p));
@@ -129,14 +129,14 @@ function check(res: Resource, { index }: RuleContext): RuleHit[] {
       hits.push({
         code: 'WEFT2003', path: anchor('egress'), key: true,
         message: `This policy restricts egress of meshed pods without allowing the control plane's port${cpMissing.length > 1 ? 's' : ''} ${cpMissing.join(', ')}: the proxy cannot get its certificate or discover services and the pods never become ready. Allow egress to ${cpMissing.join(', ')} in namespace ${CONTROL_PLANE_NAMESPACE}.`,
-        fix: { title: "Allow egress to the control plane", edits: appendItem(res, ['spec', 'egress'], ['to:', '- namespaceSelector:', '    matchLabels:', `      kubernetes.io/metadata.name: ${CONTROL_PLANE_NAMESPACE}`, 'ports:', ...cpMissing.flatMap((p) => ['- protocol: TCP', `  port: ${p}`])]) },
+        fix: { title: "Allow egress to the control plane", edits: () => appendItem(res, ['spec', 'egress'], ['to:', '- namespaceSelector:', '    matchLabels:', `      kubernetes.io/metadata.name: ${CONTROL_PLANE_NAMESPACE}`, 'ports:', ...cpMissing.flatMap((p) => ['- protocol: TCP', `  port: ${p}`])]) },
       });
     }
     if (!allows(egress, DNS_PORT, 'UDP')) {
       hits.push({
         code: 'WEFT2004', path: anchor('egress'), key: true,
         message: `This policy restricts egress of meshed pods without allowing DNS (port ${DNS_PORT}): name resolution fails for the application and the proxy. Allow egress to UDP and TCP ${DNS_PORT}.`,
-        fix: { title: 'Allow egress to DNS', edits: appendItem(res, ['spec', 'egress'], ['ports:', '- protocol: UDP', `  port: ${DNS_PORT}`, '- protocol: TCP', `  port: ${DNS_PORT}`]) },
+        fix: { title: 'Allow egress to DNS', edits: () => appendItem(res, ['spec', 'egress'], ['ports:', '- protocol: UDP', `  port: ${DNS_PORT}`, '- protocol: TCP', `  port: ${DNS_PORT}`]) },
       });
     }
   }

@@ -35,7 +35,7 @@ function addPortsFix(res: Resource, annPath: YamlPath, eff: EffectivePorts, key:
   const raw = eff.source === 'resource' ? eff.list.raw : eff.source === 'namespace' ? eff.list.raw : DEFAULT_OPAQUE_PORTS.join(',');
   const existing = raw.split(',').map((s) => s.trim()).filter(Boolean);
   const value = [...existing, ...ports.map(String).filter((p) => !existing.includes(p))].join(',');
-  return { title: `Mark port${ports.length > 1 ? 's' : ''} ${ports.join(', ')} opaque (${key})`, edits: setEntry(res, annPath, eff.key ?? key, quote(value)) };
+  return { title: `Mark port${ports.length > 1 ? 's' : ''} ${ports.join(', ')} opaque (${key})`, edits: () => setEntry(res, annPath, eff.key ?? key, quote(value)) };
 }
 
 function workload(res: Resource, t: PodTemplate, ctx: RuleContext): RuleHit[] {
