@@ -3,14 +3,14 @@
  * edit re-parses only the document it touches), builds the workspace index, runs every rule on
  * every resource and turns rule hits into positioned findings with fixes. No I/O.
  */
-import { isScalar, type Node } from 'yaml';
 import { ANNOTATIONS } from '../config/annotations';
 import type { Finding, Fix, LiveNamespaces, Resource, Rule, RuleHit, RuleInfo, TextEdit, DocEdit, Range } from './finding';
 import { isObj, obj, str } from './kube-objects';
 import { parseFile, positionAt, MAX_FILE_BYTES, type FileDoc, type ParsedFile } from './manifest-file';
 import { ALL_RULES, CATALOGUE } from './catalogue';
 import { WorkspaceIndex } from './workspace-index';
-import { quote, setEntry, walk } from './yaml-edits';
+import { hitOffsetsFromDocument, hitOffsetsFromEvents } from './hit-offsets';
+import { quote, setEntry } from './yaml-edits';
 
 export interface ValidatorOptions {
   rules?: readonly Rule[];
@@ -145,10 +145,10 @@ function toResource(file: string, docIndex: number, fd: FileDoc): Resource | und
   const apiVersion = str(p.value.apiVersion);
   if (!kind || !apiVersion) return undefined;
   const meta = obj(p.value.metadata);
-  // `doc` is read through: on the fast path the yaml Document is built only when a rule or a
-  // finding needs positions.
+  // `doc` is read through: on the fast path the yaml Document is built only when a fix is asked
+  // for (or for a position the parser events cannot give).
   return {
-    file, docIndex, kind, apiVersion, name: str(meta.name) ?? '', namespace: str(meta.namespace) ?? 'default', obj: p.value, text: p.text,
+    file, docIndex, kind, apiVersion, name: str(meta.name) ?? '', namespace: str(meta.namespace) ?? 'default', obj: p.value, text: p.text, events: p.events,
     get doc() {
       return p.doc;
     },
@@ -159,26 +159,10 @@ function docRange(pf: ParsedFile, fd: FileDoc, from: number, to: number): Range 
   return { start: positionAt(pf, fd.startOffset + from), end: positionAt(pf, fd.startOffset + Math.max(from, to)) };
 }
 
-function nodeRange(n: unknown): [number, number] | undefined {
-  const r = (n as { range?: [number, number, number] } | null)?.range;
-  return r ? [r[0], r[1]] : undefined;
-}
-
-/** Where a hit points: a scalar's own text, a pair's key for collections, else the node's first line. */
+/** Where a hit points: from the parser events when they can tell, else from the `yaml` Document. */
 function hitOffsets(res: Resource, hit: RuleHit): [number, number] {
-  const found = walk(res.doc, hit.path);
-  const last = found[found.length - 1]!;
-  const complete = found.length === hit.path.length + 1;
-  const keyR = last.pair ? nodeRange(last.pair.key) : undefined;
-  if (complete && hit.key && keyR) return keyR;
-  const nr = nodeRange(last.node as Node | null);
-  if (isScalar(last.node) && nr && nr[1] > nr[0]) return nr;
-  if (keyR) return keyR;
-  if (nr) {
-    const nl = res.text.indexOf('\n', nr[0]);
-    return [nr[0], nl < 0 ? Math.max(nr[1], nr[0]) : Math.min(nl, Math.max(nr[1], nr[0] + 1))];
-  }
-  return [0, Math.max(0, Math.min(1, res.text.length))];
+  const fromEvents = res.events ? hitOffsetsFromEvents(res.events, res.text, hit.path, hit.key) : undefined;
+  return fromEvents ?? hitOffsetsFromDocument(res.doc, res.text, hit.path, hit.key);
 }
 
 export function ignoredCodes(res: Resource): Set<string> {

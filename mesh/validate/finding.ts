@@ -1,5 +1,6 @@
 /** The vocabulary of the validator: positions, findings, fixes, and the interface every rule implements. */
 import type { Document } from 'yaml';
+import type { DocEvents } from './hit-offsets';
 import type { WorkspaceIndex } from './workspace-index';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -96,6 +97,8 @@ export interface Resource {
   readonly doc: Document.Parsed;
   /** The document's own text (offsets of `doc` refer to it). */
   text: string;
+  /** js-yaml's parser events of the document (fast path): positions without building `doc`. */
+  readonly events?: DocEvents;
 }
 
 /** Annotations of live namespaces, supplied by the caller when a cluster is connected. */

@@ -4,16 +4,18 @@
  * document it touches (parses are reused by text).
  *
  * Two paths give the same result (test/unit/validate/parse-paths.test.ts holds them to it):
- * - fast: `js-yaml` builds the plain value (~5× cheaper than `yaml`); the position-keeping `yaml`
- *   Document is built lazily, on the first read of `doc` (only documents with findings or fixes
- *   need positions);
+ * - fast: `js-yaml` builds the plain value (~5× cheaper than `yaml`) from its parser events, which
+ *   are kept: they give the positions of findings (hit-offsets.ts). The position-keeping `yaml`
+ *   Document is built lazily, on the first read of `doc` (quick fixes, and the rare position the
+ *   events cannot give);
  * - slow: `yaml` parses with positions and reports errors, duplicate keys and alias limits. It is
  *   taken whenever js-yaml throws (syntax error, duplicate key, alias, unknown tag…) or the text has
  *   a construct where the two parsers are known to disagree (see SLOW_PATH_HINTS).
  * Helm templates, binary files and oversized files are recognised and skipped with one finding.
  */
-import { CORE_SCHEMA, load as loadFast, loadAll as loadAllFast, mergeTag } from 'js-yaml';
+import { constructFromEvents, CORE_SCHEMA, EVENT_ID, mergeTag, parseEvents, type Event } from 'js-yaml';
 import { parseDocument, type Document } from 'yaml';
+import type { DocEvents } from './hit-offsets';
 
 export interface DocProblem {
   code: string;
@@ -35,6 +37,8 @@ export interface ParsedDoc {
   readonly checkable: boolean;
   /** Which parser built `value`: 'fast' (js-yaml) or 'slow' (`yaml`). */
   readonly path: ParsePath;
+  /** js-yaml's parser events of the document (fast path only), for positions without `doc`. */
+  readonly events?: DocEvents;
 }
 
 export type ParsePath = 'fast' | 'slow';
@@ -104,7 +108,16 @@ export function splitDocuments(text: string): number[] {
 
 const YAML_OPTIONS = { uniqueKeys: true, prettyErrors: false, merge: true, keepSourceTokens: false } as const;
 /** js-yaml with the YAML 1.2 core schema (as `yaml`'s default) plus `<<` merges; aliases refused (→ slow path). */
-const FAST_OPTIONS = { schema: CORE_SCHEMA.withTags(mergeTag), maxAliases: 0 };
+const FAST_SCHEMA = CORE_SCHEMA.withTags(mergeTag);
+
+/** js-yaml's `loadAll`, keeping the events: values and the index of each document's root event. */
+function loadEvents(source: string): { events: Event[]; values: unknown[]; roots: number[] } {
+  const events = parseEvents(source, {});
+  const values = constructFromEvents(events, { source, schema: FAST_SCHEMA, maxAliases: 0 });
+  const roots: number[] = [];
+  for (let i = 0; i < events.length; i++) if (events[i]!.type === EVENT_ID.DOCUMENT) roots.push(i + 1);
+  return { events, values, roots };
+}
 
 /**
  * Texts sent straight to the slow path: constructs where js-yaml accepts what `yaml` reports (or
@@ -126,15 +139,21 @@ function needsSlowPath(text: string): boolean {
   return SLOW_PATH_HINTS.some((re) => re.test(text));
 }
 
+/** Whether a document's root event starts inside a chunk (so the batch's documents are the split's). */
+function inChunk(e: Event | undefined, from: number, to: number): boolean {
+  const start = e && 'start' in e ? e.start : e && 'valueStart' in e ? e.valueStart : -1;
+  return start >= from && start < to;
+}
+
 function isObject(v: unknown): v is object {
   return typeof v === 'object' && v !== null;
 }
 
-/** Values of every document of a file in one js-yaml call, or undefined if it throws or the count differs. */
-function loadBatch(text: string, expected: number): unknown[] | undefined {
+/** Values (and events) of every document of a file in one js-yaml call, or undefined if it throws or the count differs. */
+function loadBatch(text: string, expected: number): ReturnType<typeof loadEvents> | undefined {
   try {
-    const all = loadAllFast(text, FAST_OPTIONS);
-    return all.length === expected ? all : undefined;
+    const all = loadEvents(text);
+    return all.values.length === expected && all.roots.length === expected ? all : undefined;
   } catch {
     return undefined;
   }
@@ -143,14 +162,17 @@ function loadBatch(text: string, expected: number): unknown[] | undefined {
 /** Parses one document; the fast path unless `fastPath` is false or the text needs the slow one. */
 export function parseDocText(text: string, opts: ParseOptions = {}): ParsedDoc {
   if (opts.fastPath !== false && !needsSlowPath(text)) {
-    let value: unknown;
+    let loaded: ReturnType<typeof loadEvents>;
     try {
-      value = loadFast(text, FAST_OPTIONS);
+      loaded = loadEvents(text);
     } catch {
       return parseSlow(text);
     }
-    // An empty (comment-only) document: `yaml` gives null, js-yaml undefined.
-    if (value !== undefined) return new FastDoc(text, value);
+    // Like js-yaml's `load`: exactly one document. An empty (comment-only) document: `yaml` gives null, js-yaml undefined.
+    const value = loaded.values[0];
+    if (loaded.values.length === 1 && loaded.roots.length === 1 && value !== undefined) {
+      return new FastDoc(text, value, { source: text, events: loaded.events, first: loaded.roots[0]!, base: 0 });
+    }
   }
   return parseSlow(text);
 }
@@ -161,7 +183,7 @@ class FastDoc implements ParsedDoc {
   readonly problems: DocProblem[] = [];
   readonly checkable = true;
   readonly path = 'fast';
-  constructor(readonly text: string, readonly value: unknown) {}
+  constructor(readonly text: string, readonly value: unknown, readonly events: DocEvents) {}
   get doc(): Document.Parsed {
     return (this.built ??= parseDocument(this.text, YAML_OPTIONS));
   }
@@ -240,8 +262,10 @@ export function parseFile(file: string, text: string, previous?: ParsedFile, max
   // document, a count that differs from the split) falls back to document by document.
   const batch = reuse.size === 0 && chunks.length > 1 && opts.fastPath !== false ? loadBatch(text, chunks.length) : undefined;
   const docs = chunks.map((c, i): FileDoc => {
-    const fromBatch = batch?.[i];
-    const parsed = reuse.get(c.text) ?? (isObject(fromBatch) && !needsSlowPath(c.text) ? new FastDoc(c.text, fromBatch) : parseDocText(c.text, opts));
+    const fromBatch = batch?.values[i];
+    const root = batch?.roots[i];
+    const events = batch && root !== undefined && inChunk(batch.events[root], c.from, c.from + c.text.length) ? { source: text, events: batch.events, first: root, base: c.from } : undefined;
+    const parsed = reuse.get(c.text) ?? (isObject(fromBatch) && events && !needsSlowPath(c.text) ? new FastDoc(c.text, fromBatch, events) : parseDocText(c.text, opts));
     return { parsed, startOffset: c.from, startLine: c.line };
   });
   return { file, text, docs };
