@@ -1,7 +1,10 @@
 // Bundles every entry point with esbuild: the `weft` CLI (Node ESM), the VS Code extension
 // (CommonJS, `vscode` external) and the webviews (browser IIFE). Type-checking is `tsc --noEmit`.
 import { build } from 'esbuild';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+
+// Chunk names carry content hashes: old ones would pile up.
+rmSync('dist/chunks', { recursive: true, force: true });
 
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'node20' };
 const jobs = [

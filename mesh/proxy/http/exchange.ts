@@ -7,6 +7,7 @@ import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerRe
 import http2, { type ClientHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { PassThrough, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import type { H1Pool } from '../transport/h1-client';
 import { formatAddr, type SocketAddr } from '../discovery/discovery';
 import { forwardableHeaders, forwardableTrailers, H_PROXY_ERROR, type HeaderMap } from './headers';
 
@@ -128,7 +129,7 @@ export function sendH2(session: ClientHttp2Session, req: UpstreamRequest, extra?
 
 /** The HTTP/1.1 clients of one proxy: undici for nearly every request, Node's http for the rest. */
 export interface H1Clients {
-  undici: Dispatcher;
+  undici: H1Pool;
   /**
    * undici cannot send request trailers nor an `Expect` field; requests with either (rare) go
    * through Node's http client, so both are still forwarded as RFC 9110 asks of a proxy.
