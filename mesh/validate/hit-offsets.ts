@@ -17,7 +17,8 @@ import { walk } from './yaml-edits';
 export interface DocEvents {
   /** The text given to the parser (a whole file when it was read in one call). */
   source: string;
-  events: Event[];
+  /** The stream's events, packed (packEvents). */
+  events: Int32Array;
   /** Index of the document's root node event. */
   first: number;
   /** Offset of the document's own text in `source`. */
@@ -51,58 +52,123 @@ export function hitOffsetsFromDocument(doc: Document.Parsed, text: string, path:
   return [0, Math.max(0, Math.min(1, text.length))];
 }
 
-const { SCALAR, MAPPING, SEQUENCE, POP, ALIAS } = EVENT_ID;
+const { DOCUMENT, SCALAR, MAPPING, SEQUENCE, POP, ALIAS } = EVENT_ID;
 const PLAIN = 1;
 const SINGLE_QUOTED = 2;
 const DOUBLE_QUOTED = 3;
 const BLOCK_STYLE = 1;
+
+/**
+ * Events packed in an Int32Array, STRIDE slots each: type, start (a scalar's valueStart, a
+ * collection's start), end (a scalar's valueEnd), style, anchorStart, tagStart, fast, indent,
+ * chomping. Kept for the life of a parsed document, so that the garbage collector does not trace
+ * (and promote) one object per node.
+ */
+export const STRIDE = 9;
+const TYPE = 0, START = 1, END = 2, STYLE = 3, ANCHOR = 4, TAG = 5, FAST = 6, INDENT = 7, CHOMPING = 8;
+
+export function packEvents(events: readonly Event[]): Int32Array {
+  const out = new Int32Array(events.length * STRIDE);
+  for (let i = 0, o = 0; i < events.length; i++, o += STRIDE) {
+    const e = events[i]!;
+    out[o + TYPE] = e.type;
+    if (e.type === SCALAR) {
+      out[o + START] = e.valueStart;
+      out[o + END] = e.valueEnd;
+      out[o + STYLE] = e.style;
+      out[o + ANCHOR] = e.anchorStart;
+      out[o + TAG] = e.tagStart;
+      out[o + FAST] = e.fast ? 1 : 0;
+      out[o + INDENT] = e.indent;
+      out[o + CHOMPING] = e.chomping;
+    } else if (e.type === MAPPING || e.type === SEQUENCE) {
+      out[o + START] = e.start;
+      out[o + END] = -1;
+      out[o + STYLE] = e.style;
+      out[o + ANCHOR] = e.anchorStart;
+      out[o + TAG] = e.tagStart;
+    } else if (e.type === ALIAS) {
+      out[o + START] = e.anchorStart;
+      out[o + END] = e.anchorEnd;
+    }
+  }
+  return out;
+}
+
+/** Indexes of the root node event of each document. */
+export function documentRoots(packed: Int32Array): number[] {
+  const roots: number[] = [];
+  for (let i = 0, n = packed.length / STRIDE; i < n; i++) if (packed[i * STRIDE + TYPE] === DOCUMENT) roots.push(i + 1);
+  return roots;
+}
+
+/** Where the node event `i` starts in `source` (-1 when unknown). */
+export function eventStart(packed: Int32Array, i: number): number {
+  return i * STRIDE < packed.length ? packed[i * STRIDE + START]! : -1;
+}
 
 /** Plain scalars that the YAML 1.2 core schema may read as null, a boolean or a number (a superset). */
 const MAYBE_NOT_STRING = /^(?:~|[Nn]ull|NULL|[Tt]rue|TRUE|[Ff]alse|FALSE|[-+]?\.?[0-9][0-9a-fA-FoOxX._+-]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))?$/;
 /** Path segments that `String()` of such a value could produce. */
 const NON_STRING_TEXT = /^(?:null|true|false|-?Infinity|NaN|[-+0-9.eE]*)$/;
 
-/** Index just after the node that starts at `i`. */
-function skip(events: Event[], i: number): number {
-  const t = events[i]!.type;
+/** Index just after the node that starts at event `i`. */
+function skip(ev: Int32Array, i: number): number {
+  const t = ev[i * STRIDE + TYPE];
   if (t !== MAPPING && t !== SEQUENCE) return i + 1;
+  const n = ev.length / STRIDE;
   let depth = 0;
-  for (let j = i; j < events.length; j++) {
-    const u = events[j]!.type;
+  for (let j = i; j < n; j++) {
+    const u = ev[j * STRIDE + TYPE];
     if (u === MAPPING || u === SEQUENCE) depth++;
     else if (u === POP && --depth === 0) return j + 1;
   }
-  return events.length;
+  return n;
+}
+
+/** The decoded text of scalar event `i`. */
+function scalarText(source: string, ev: Int32Array, i: number): string {
+  const o = i * STRIDE;
+  if (ev[o + FAST] === 1) return source.slice(ev[o + START], ev[o + END]);
+  const e: ScalarEvent = {
+    type: SCALAR, valueStart: ev[o + START]!, valueEnd: ev[o + END]!, anchorStart: ev[o + ANCHOR]!, anchorEnd: -1, tagStart: ev[o + TAG]!, tagEnd: -1,
+    style: ev[o + STYLE] as ScalarEvent['style'], chomping: ev[o + CHOMPING] as ScalarEvent['chomping'], indent: ev[o + INDENT]!, fast: false,
+  };
+  return getScalarValue(source, e);
 }
 
 /** A scalar's range as `yaml` reports it (quotes included), in document offsets; undefined when unknown here. */
-function scalarRange(e: ScalarEvent, base: number): Offsets | undefined {
-  if (e.anchorStart >= 0 || e.tagStart >= 0 || e.valueStart < 0) return undefined;
-  if (e.style === PLAIN) return [e.valueStart - base, e.valueEnd - base];
-  if (e.style === SINGLE_QUOTED || e.style === DOUBLE_QUOTED) return [e.valueStart - 1 - base, e.valueEnd + 1 - base];
+function scalarRange(ev: Int32Array, i: number, base: number): Offsets | undefined {
+  const o = i * STRIDE;
+  const start = ev[o + START]!;
+  if (ev[o + ANCHOR]! >= 0 || ev[o + TAG]! >= 0 || start < 0) return undefined;
+  const style = ev[o + STYLE];
+  if (style === PLAIN) return [start - base, ev[o + END]! - base];
+  if (style === SINGLE_QUOTED || style === DOUBLE_QUOTED) return [start - 1 - base, ev[o + END]! + 1 - base];
   return undefined;
 }
 
-const UNKNOWN = Symbol('unknown');
+const UNKNOWN = -2;
 
-/** Index of the value of map key `seg` in the map at `i`, -1 when absent, UNKNOWN when undecidable here. */
-function findKey(d: DocEvents, i: number, seg: string): { key: number; value: number } | -1 | typeof UNKNOWN {
-  const { events, source } = d;
+/** Event index of the key `seg` in the map at `i` (its value follows), -1 when absent, UNKNOWN when undecidable here. */
+function findKey(d: DocEvents, i: number, seg: string): number {
+  const { events: ev, source } = d;
   let j = i + 1;
-  while (events[j]!.type !== POP) {
-    const k = events[j]!;
-    const valueAt = skip(events, j);
-    if (k.type === SCALAR) {
+  while (ev[j * STRIDE + TYPE] !== POP) {
+    const o = j * STRIDE;
+    const t = ev[o + TYPE];
+    if (t === SCALAR) {
+      const style = ev[o + STYLE];
       let name: string | undefined;
-      if (k.style === PLAIN) {
-        const raw = k.fast ? source.slice(k.valueStart, k.valueEnd) : getScalarValue(source, k);
-        if (k.valueStart < 0 || MAYBE_NOT_STRING.test(raw)) {
+      if (style === PLAIN) {
+        const raw = scalarText(source, ev, j);
+        if (ev[o + START]! < 0 || MAYBE_NOT_STRING.test(raw)) {
           if (NON_STRING_TEXT.test(seg)) return UNKNOWN;
         } else name = raw;
-      } else if (k.style === SINGLE_QUOTED || k.style === DOUBLE_QUOTED) name = getScalarValue(source, k);
-      if (name === seg) return { key: j, value: valueAt };
-    } else if (k.type === ALIAS) return UNKNOWN;
-    j = skip(events, valueAt);
+      } else if (style === SINGLE_QUOTED || style === DOUBLE_QUOTED) name = scalarText(source, ev, j);
+      if (name === seg) return j;
+    } else if (t === ALIAS) return UNKNOWN;
+    j = skip(ev, skip(ev, j));
   }
   return -1;
 }
@@ -112,50 +178,49 @@ function findKey(d: DocEvents, i: number, seg: string): { key: number; value: nu
  * the same rules as hitOffsetsFromDocument.
  */
 export function hitOffsetsFromEvents(d: DocEvents, text: string, path: YamlPath, key = false): Offsets | undefined {
-  const { events, base } = d;
+  const { events: ev, base } = d;
   let node = d.first;
   let pairKey = -1;
   let depth = 0;
   for (const seg of path) {
-    const e = events[node]!;
-    if (e.type === MAPPING && typeof seg === 'string') {
-      const at = findKey(d, node, seg);
-      if (at === UNKNOWN) return undefined;
-      if (at === -1) break;
-      pairKey = at.key;
-      node = at.value;
-    } else if (e.type === SEQUENCE && typeof seg === 'number') {
+    const t = ev[node * STRIDE + TYPE];
+    if (t === MAPPING && typeof seg === 'string') {
+      const k = findKey(d, node, seg);
+      if (k === UNKNOWN) return undefined;
+      if (k === -1) break;
+      pairKey = k;
+      node = skip(ev, k);
+    } else if (t === SEQUENCE && typeof seg === 'number') {
       let j = node + 1;
-      for (let n = 0; n < seg && events[j]!.type !== POP; n++) j = skip(events, j);
-      if (events[j]!.type === POP) break;
+      for (let n = 0; n < seg && ev[j * STRIDE + TYPE] !== POP; n++) j = skip(ev, j);
+      if (ev[j * STRIDE + TYPE] === POP) break;
       pairKey = -1;
       node = j;
-    } else if (e.type === ALIAS) return undefined;
+    } else if (t === ALIAS) return undefined;
     else break;
     depth++;
   }
   const complete = depth === path.length;
   let keyR: Offsets | undefined;
   if (pairKey >= 0) {
-    const k = events[pairKey]!;
-    if (k.type !== SCALAR) return undefined;
-    keyR = scalarRange(k, base);
+    if (ev[pairKey * STRIDE + TYPE] !== SCALAR) return undefined;
+    keyR = scalarRange(ev, pairKey, base);
     if (!keyR) return undefined;
   }
   if (complete && key && keyR) return keyR;
-  const e = events[node]!;
-  if (e.type === SCALAR) {
-    if (e.valueStart >= 0 && e.valueEnd > e.valueStart) {
-      return scalarRange(e, base);
-    }
+  const o = node * STRIDE;
+  const t = ev[o + TYPE];
+  const plainNode = ev[o + ANCHOR]! < 0 && ev[o + TAG]! < 0;
+  if (t === SCALAR) {
+    if (ev[o + START]! >= 0 && ev[o + END]! > ev[o + START]!) return scalarRange(ev, node, base);
     // An empty scalar: `yaml` has an empty or no node there.
-    if (e.style === PLAIN && e.anchorStart < 0 && e.tagStart < 0 && keyR) return keyR;
+    if (ev[o + STYLE] === PLAIN && plainNode && keyR) return keyR;
     return undefined;
   }
   if (keyR) return keyR;
-  if ((e.type === MAPPING || e.type === SEQUENCE) && e.style === BLOCK_STYLE && e.anchorStart < 0 && e.tagStart < 0) {
+  if ((t === MAPPING || t === SEQUENCE) && ev[o + STYLE] === BLOCK_STYLE && plainNode) {
     // A block collection ends after the end of its first line; only the last line of a text is uncertain.
-    const start = e.start - base;
+    const start = ev[o + START]! - base;
     const nl = text.indexOf('\n', start);
     return nl < 0 ? undefined : [start, nl];
   }

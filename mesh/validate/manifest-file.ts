@@ -13,9 +13,9 @@
  *   a construct where the two parsers are known to disagree (see SLOW_PATH_HINTS).
  * Helm templates, binary files and oversized files are recognised and skipped with one finding.
  */
-import { constructFromEvents, CORE_SCHEMA, EVENT_ID, mergeTag, parseEvents, type Event } from 'js-yaml';
+import { constructFromEvents, CORE_SCHEMA, mergeTag, parseEvents } from 'js-yaml';
 import { parseDocument, type Document } from 'yaml';
-import type { DocEvents } from './hit-offsets';
+import { documentRoots, eventStart, packEvents, type DocEvents } from './hit-offsets';
 
 export interface DocProblem {
   code: string;
@@ -110,13 +110,12 @@ const YAML_OPTIONS = { uniqueKeys: true, prettyErrors: false, merge: true, keepS
 /** js-yaml with the YAML 1.2 core schema (as `yaml`'s default) plus `<<` merges; aliases refused (→ slow path). */
 const FAST_SCHEMA = CORE_SCHEMA.withTags(mergeTag);
 
-/** js-yaml's `loadAll`, keeping the events: values and the index of each document's root event. */
-function loadEvents(source: string): { events: Event[]; values: unknown[]; roots: number[] } {
-  const events = parseEvents(source, {});
-  const values = constructFromEvents(events, { source, schema: FAST_SCHEMA, maxAliases: 0 });
-  const roots: number[] = [];
-  for (let i = 0; i < events.length; i++) if (events[i]!.type === EVENT_ID.DOCUMENT) roots.push(i + 1);
-  return { events, values, roots };
+/** js-yaml's `loadAll`, keeping the events (packed): values and the index of each document's root event. */
+function loadEvents(source: string): { events: Int32Array; values: unknown[]; roots: number[] } {
+  const parsed = parseEvents(source, {});
+  const values = constructFromEvents(parsed, { source, schema: FAST_SCHEMA, maxAliases: 0 });
+  const events = packEvents(parsed);
+  return { events, values, roots: documentRoots(events) };
 }
 
 /**
@@ -140,8 +139,8 @@ function needsSlowPath(text: string): boolean {
 }
 
 /** Whether a document's root event starts inside a chunk (so the batch's documents are the split's). */
-function inChunk(e: Event | undefined, from: number, to: number): boolean {
-  const start = e && 'start' in e ? e.start : e && 'valueStart' in e ? e.valueStart : -1;
+function inChunk(events: Int32Array, root: number, from: number, to: number): boolean {
+  const start = eventStart(events, root);
   return start >= from && start < to;
 }
 
@@ -264,7 +263,7 @@ export function parseFile(file: string, text: string, previous?: ParsedFile, max
   const docs = chunks.map((c, i): FileDoc => {
     const fromBatch = batch?.values[i];
     const root = batch?.roots[i];
-    const events = batch && root !== undefined && inChunk(batch.events[root], c.from, c.from + c.text.length) ? { source: text, events: batch.events, first: root, base: c.from } : undefined;
+    const events = batch && root !== undefined && inChunk(batch.events, root, c.from, c.from + c.text.length) ? { source: text, events: batch.events, first: root, base: c.from } : undefined;
     const parsed = reuse.get(c.text) ?? (isObject(fromBatch) && events && !needsSlowPath(c.text) ? new FastDoc(c.text, fromBatch, events) : parseDocText(c.text, opts));
     return { parsed, startOffset: c.from, startLine: c.line };
   });
