@@ -260,11 +260,13 @@ export function parseFile(file: string, text: string, previous?: ParsedFile, max
   // costs twice as much). Used only when it yields one value per chunk; anything else (a broken
   // document, a count that differs from the split) falls back to document by document.
   const batch = reuse.size === 0 && chunks.length > 1 && opts.fastPath !== false ? loadBatch(text, chunks.length) : undefined;
+  // A hint matches a chunk only if it matches the file (chunks start at line starts): one test for all.
+  const hinted = batch !== undefined && needsSlowPath(text);
   const docs = chunks.map((c, i): FileDoc => {
     const fromBatch = batch?.values[i];
     const root = batch?.roots[i];
     const events = batch && root !== undefined && inChunk(batch.events, root, c.from, c.from + c.text.length) ? { source: text, events: batch.events, first: root, base: c.from } : undefined;
-    const parsed = reuse.get(c.text) ?? (isObject(fromBatch) && events && !needsSlowPath(c.text) ? new FastDoc(c.text, fromBatch, events) : parseDocText(c.text, opts));
+    const parsed = reuse.get(c.text) ?? (isObject(fromBatch) && events && !(hinted && needsSlowPath(c.text)) ? new FastDoc(c.text, fromBatch, events) : parseDocText(c.text, opts));
     return { parsed, startOffset: c.from, startLine: c.line };
   });
   return { file, text, docs };

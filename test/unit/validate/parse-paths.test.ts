@@ -135,3 +135,11 @@ test('seeded mutations of whole files, then an edit: same findings through both 
     assert.deepEqual(fast.validateFile(name), validatorFor({ ...files, [name]: edited }, { fastPath: false }).validateFile(name), JSON.stringify(edited));
   }
 });
+
+test('a file read in one call still sends its hinted documents (and only those) to the slow path', () => {
+  const doc = (n: number, extra = '') => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c${n}\ndata:\n  a: "1"\n${extra}`;
+  const text = [doc(0), doc(1, 'b: !!float 1\n'), doc(2)].join('---\n');
+  const parsed = parseFile('f.yaml', text);
+  assert.deepEqual(parsed.docs.map((d) => d.parsed.path), ['fast', 'slow', 'fast']);
+  assert.deepEqual(parsed.docs.map((d) => plain(d.parsed)), parseFile('f.yaml', text, undefined, undefined, { fastPath: false }).docs.map((d) => plain(d.parsed)));
+});
