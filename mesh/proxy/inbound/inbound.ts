@@ -16,6 +16,8 @@ import { H_CLIENT_ID, H_DST_PORT, H_ORIG_PROTO, serializeRequestHead } from '../
 import { HttpFront, type HttpFrontLimits } from '../http/http-front';
 import { throttledLog, type Logger } from '../log';
 import { countConnection, type ProxyMetrics, type TrafficLabels } from '../metrics/proxy-metrics';
+import { LabelCache } from '../metrics/label-cache';
+import { NO_TLS_REASON } from '../metrics/traffic-labels';
 import { originalDestination } from '../original-dst/original-dst';
 import { splice } from '../outbound/outbound-tcp';
 import type { IdentityCerts } from '../tls/identity-certs';
@@ -45,7 +47,7 @@ interface ConnInfo {
 
 export class Inbound {
   private readonly front: HttpFront<ConnInfo>;
-  private readonly labelCache = new Map<string, TrafficLabels>();
+  private readonly labelCache = new LabelCache();
   private listenPort = 0;
   /** Terminates mesh mTLS; never listens, is handed raw sockets whose ClientHello names our identity. */
   private readonly meshTls: tls.Server | undefined;
@@ -202,15 +204,11 @@ export class Inbound {
 
   private labels(authority: string, app: SocketAddr, clientId: string | undefined): TrafficLabels {
     const key = `${authority}|${app.port}|${clientId ?? ''}`;
-    let l = this.labelCache.get(key);
-    if (!l) {
-      l = clientId
+    return this.labelCache.get(key, () =>
+      clientId
         ? { direction: 'inbound', authority, target_addr: formatAddr(app), tls: 'true', client_id: clientId }
-        : { direction: 'inbound', authority, target_addr: formatAddr(app), tls: 'no_identity', no_tls_reason: 'no_tls_from_remote' };
-      if (this.labelCache.size > 10_000) this.labelCache.clear();
-      this.labelCache.set(key, l);
-    }
-    return l;
+        : { direction: 'inbound', authority, target_addr: formatAddr(app), tls: 'no_identity', no_tls_reason: NO_TLS_REASON.noTlsFromRemote },
+    );
   }
 
   drain(): void {

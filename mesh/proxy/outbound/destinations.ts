@@ -3,6 +3,7 @@
  * balancer over its endpoints. Discovery failures keep the last-known endpoints.
  */
 import { P2cBalancer } from '../balance/p2c';
+import { LabelCache } from '../metrics/label-cache';
 import { formatAddr, type DestinationProfile, type Discovery, type DiscoveryWatch, type Endpoint } from '../discovery/discovery';
 import type { Logger } from '../log';
 import { RetryBudget } from '../reliability/retry-budget';
@@ -26,7 +27,7 @@ export class Target {
   readonly balancer = new P2cBalancer<Endpoint>(endpointKey);
   readonly budget = new RetryBudget();
   /** Metric label objects, one per endpoint × authority, reused so the metrics cache hits. */
-  readonly labelCache = new Map<string, object>();
+  readonly labels = new LabelCache();
   readonly ready: Promise<void>;
   lastUsed = Date.now();
   watch: DiscoveryWatch | undefined;
@@ -40,7 +41,7 @@ export class Target {
     this.state = 'found';
     this.profile = profile;
     this.balancer.setEndpoints(endpoints);
-    this.labelCache.clear();
+    this.labels.clear();
     this.retry = undefined;
     if (profile.retry && profile.retry.limit > 0) {
       const h = parseHttpRetryConditions(profile.retry.http);

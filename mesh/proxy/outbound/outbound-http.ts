@@ -12,6 +12,8 @@ import { forwardOnce, grpcStatusOf, upstreamRequestOf } from '../http/forward-on
 import { H_DST_PORT, H_ORIG_PROTO, type HeaderMap } from '../http/headers';
 import { throttledLog, type Logger } from '../log';
 import type { ProxyMetrics, TrafficLabels } from '../metrics/proxy-metrics';
+import { LabelCache } from '../metrics/label-cache';
+import { NO_TLS_REASON } from '../metrics/traffic-labels';
 import type { UpstreamPools } from '../transport/upstream-pools';
 import { endpointKey, type Destinations, type Target } from './destinations';
 
@@ -38,7 +40,7 @@ export function chooseBackend<T extends { weight: number }>(backends: readonly T
 
 export class OutboundHttp {
   private readonly random: () => number;
-  private readonly directLabels = new Map<string, TrafficLabels>();
+  private readonly directLabels = new LabelCache();
   private readonly logOnce: ReturnType<typeof throttledLog>;
 
   constructor(private readonly deps: OutboundHttpDeps) {
@@ -205,26 +207,24 @@ export class OutboundHttp {
   /** A target discovery does not know: forward to the original address in plaintext. */
   private forwardDirect(ds: Downstream, addr: SocketAddr): Promise<void> {
     const key = formatAddr(addr);
-    let labels = this.directLabels.get(`${key}|${ds.authority}`);
-    if (!labels) {
-      labels = { direction: 'outbound', authority: ds.authority, target_addr: key, tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery' };
-      if (this.directLabels.size > 10_000) this.directLabels.clear();
-      this.directLabels.set(`${key}|${ds.authority}`, labels);
-    }
+    const labels = this.directLabels.get(`${key}|${ds.authority}`, () => ({
+      direction: 'outbound',
+      authority: ds.authority,
+      target_addr: key,
+      tls: 'no_identity',
+      no_tls_reason: NO_TLS_REASON.notProvidedByServiceDiscovery,
+    }));
     const rec = this.deps.metrics.httpStream(labels);
     return forwardOnce({ ds, addr, proto: ds.proto, pools: this.deps.pools, rec, what: key, onUnreachable: (m) => this.logOnce('info', key, `outbound: ${m}`) });
   }
 
   private labelsFor(target: Target, ep: Endpoint, authority: string): TrafficLabels {
     const key = `${endpointKey(ep)}|${authority}`;
-    let l = target.labelCache.get(key) as TrafficLabels | undefined;
-    if (!l) {
+    return target.labels.get(key, () => {
       const dst: Record<string, string> = { ...target.profile?.labels, ...ep.labels };
-      l = ep.identity
+      return ep.identity
         ? { direction: 'outbound', authority, target_addr: formatAddr(ep.addr), tls: 'true', server_id: ep.identity, dst }
-        : { direction: 'outbound', authority, target_addr: formatAddr(ep.addr), tls: 'no_identity', no_tls_reason: 'not_provided_by_service_discovery', dst };
-      target.labelCache.set(key, l);
-    }
-    return l;
+        : { direction: 'outbound', authority, target_addr: formatAddr(ep.addr), tls: 'no_identity', no_tls_reason: NO_TLS_REASON.notProvidedByServiceDiscovery, dst };
+    });
   }
 }

@@ -13,6 +13,7 @@ import { serializeRequestHead } from '../http/headers';
 import { HttpFront, type HttpFrontLimits } from '../http/http-front';
 import type { Logger } from '../log';
 import { countConnection, type ProxyMetrics, type TrafficLabels } from '../metrics/proxy-metrics';
+import { LabelCache } from '../metrics/label-cache';
 import { NO_TLS_REASON } from '../metrics/traffic-labels';
 import { originalDestination } from '../original-dst/original-dst';
 import type { Destinations } from './destinations';
@@ -39,7 +40,7 @@ export interface OutboundOptions extends HttpFrontLimits {
 
 export class Outbound {
   private readonly front: HttpFront<ConnTarget>;
-  private readonly connLabels = new Map<string, TrafficLabels>();
+  private readonly connLabels = new LabelCache();
 
   constructor(private readonly o: OutboundOptions) {
     this.front = new HttpFront<ConnTarget>('outbound', o, {
@@ -116,13 +117,13 @@ export class Outbound {
 
   /** The app's own connection to this proxy, for the tcp_* metrics (requests are balanced one by one). */
   private appConnectionLabels(authority: string, fallback: SocketAddr | undefined): TrafficLabels {
-    let l = this.connLabels.get(authority);
-    if (!l) {
-      l = { direction: 'outbound', authority, target_addr: fallback ? formatAddr(fallback) : authority, tls: 'no_identity', no_tls_reason: NO_TLS_REASON.loopback };
-      if (this.connLabels.size > 10_000) this.connLabels.clear();
-      this.connLabels.set(authority, l);
-    }
-    return l;
+    return this.connLabels.get(authority, () => ({
+      direction: 'outbound',
+      authority,
+      target_addr: fallback ? formatAddr(fallback) : authority,
+      tls: 'no_identity',
+      no_tls_reason: NO_TLS_REASON.loopback,
+    }));
   }
 
   drain(): void {
