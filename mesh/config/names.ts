@@ -28,3 +28,6 @@ export const INJECTED_VOLUMES = {
 export const PROXY_IDENTITY_DIR = '/var/run/weft/identity/end-entity';
 export const PROXY_TOKEN_DIR = '/var/run/secrets/tokens';
 export const PROXY_TOKEN_FILE = 'weft-identity-token';
+
+/** The version every part reports (proxy_build_info, the injected proxy's annotation). */
+export const WEFT_VERSION = '0.1.0';

@@ -3,6 +3,8 @@
  * (inbound, outbound, admin) from a ProxyConfig, starts their listeners, and shuts down gracefully.
  */
 import net from 'node:net';
+import * as prom from 'prom-client';
+import { WEFT_VERSION } from '../config/names';
 import { formatAddr, type Discovery, type SocketAddr } from './discovery/discovery';
 import { NoDiscovery, StaticFileDiscovery } from './discovery/static-file';
 import { startAdminServer, type AdminServer } from './admin/admin-server';
@@ -51,6 +53,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
         : new NoDiscovery());
     cleanups.push(() => discovery.close());
     const metrics = new ProxyMetrics();
+    recordBuildInfo(metrics, certs?.identity, config.workloadLabels);
     const pools = new UpstreamPools(certs, log);
     cleanups.push(() => pools.close());
     const destinations = new Destinations(discovery, log);
@@ -150,4 +153,22 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
     for (const c of cleanups.reverse()) await c();
     throw e;
   }
+}
+
+/**
+ * `proxy_build_info{version, identity, <workload labels>} 1`: the Prometheus "info" pattern, so a
+ * scrape says which workload it came from (WEFT_PROXY_WORKLOAD_LABELS) without adding labels to
+ * every series (Linkerd's series stay as they are).
+ */
+export function recordBuildInfo(metrics: ProxyMetrics, identity: string | undefined, workload: Record<string, string>): void {
+  const extra = Object.keys(workload).filter((k) => k !== 'version' && k !== 'identity');
+  const gauge = new prom.Gauge({
+    name: 'proxy_build_info',
+    help: 'Weft proxy version, identity and workload (always 1)',
+    labelNames: ['version', 'identity', ...extra],
+    registers: [metrics.registry],
+  });
+  const labels: Record<string, string> = { version: WEFT_VERSION, identity: identity ?? '' };
+  for (const k of extra) labels[k] = workload[k]!;
+  gauge.set(labels, 1);
 }
