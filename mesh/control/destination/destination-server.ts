@@ -1,0 +1,113 @@
+/**
+ * The destination service's thin server: HTTP/2 (h2c on loopback in local mode), one long-lived
+ * stream per watch. `GET /v1/watch?authority=host:port` answers 200 with newline-delimited JSON:
+ * `{"update": DestinationUpdate}` or `{"notFound": true}` at once and again on every change of that
+ * authority, and `{"heartbeat": true}` every `heartbeatMs` (10 s) so clients can tell a dead peer.
+ * Decisions live in DestinationIndex; this file only moves lines.
+ */
+import http2 from 'node:http2';
+import { parseAddr } from '../../proxy/discovery/discovery';
+import { DestinationIndex } from './destination-model';
+import type { ModelSource } from './model-source';
+
+export const DESTINATION_WATCH_PATH = '/v1/watch';
+export const DESTINATION_HEARTBEAT_MS = 10_000;
+export const HEARTBEAT_LINE = '{"heartbeat":true}\n';
+
+export interface DestinationServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  source: ModelSource;
+  heartbeatMs?: number;
+  log?: (level: 'info' | 'warn', msg: string) => void;
+}
+
+export interface DestinationServer {
+  host: string;
+  port: number;
+  /** Open watch streams. */
+  watchCount(): number;
+  /** Stops listening and ends every stream and session (clients see the service go away). */
+  close(): Promise<void>;
+}
+
+export async function startDestinationServer(o: DestinationServerOptions): Promise<DestinationServer> {
+  const index = new DestinationIndex();
+  index.apply(o.source.current());
+  const watches = new Map<string, Set<http2.ServerHttp2Stream>>();
+  const sessions = new Set<http2.Http2Session>();
+  let count = 0;
+
+  const unsubscribe = o.source.subscribe((model) => {
+    for (const authority of index.apply(model)) {
+      const set = watches.get(authority);
+      if (!set) continue;
+      const line = index.line(authority);
+      for (const s of set) if (!s.destroyed) s.write(line);
+    }
+  });
+
+  const server = http2.createServer({ settings: { maxConcurrentStreams: 10_000 } });
+  server.on('session', (s) => {
+    sessions.add(s);
+    s.once('close', () => sessions.delete(s));
+    s.on('error', () => undefined);
+  });
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => undefined);
+    const url = new URL(String(headers[':path'] ?? '/'), 'http://destination');
+    if (headers[':method'] !== 'GET' || url.pathname !== DESTINATION_WATCH_PATH) {
+      stream.respond({ ':status': 404, 'content-type': 'text/plain' });
+      return void stream.end(`not found: ${String(headers[':method'])} ${url.pathname} (try GET ${DESTINATION_WATCH_PATH}?authority=host:port)\n`);
+    }
+    const authority = url.searchParams.get('authority') ?? '';
+    if (!parseAddr(authority)) {
+      stream.respond({ ':status': 400, 'content-type': 'text/plain' });
+      return void stream.end(`authority: expected host:port, got "${authority}"\n`);
+    }
+    stream.respond({ ':status': 200, 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    let set = watches.get(authority);
+    if (!set) watches.set(authority, (set = new Set()));
+    set.add(stream);
+    count++;
+    stream.write(index.line(authority));
+    stream.once('close', () => {
+      count--;
+      set.delete(stream);
+      if (set.size === 0 && watches.get(authority) === set) watches.delete(authority);
+    });
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const set of watches.values()) for (const s of set) if (!s.destroyed) s.write(HEARTBEAT_LINE);
+  }, o.heartbeatMs ?? DESTINATION_HEARTBEAT_MS);
+  heartbeat.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  o.log?.('info', `destination service listening on ${o.host}:${port} (h2c)`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    host: o.host,
+    port,
+    watchCount: () => count,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        unsubscribe();
+        clearInterval(heartbeat);
+        server.close(() => resolve());
+        for (const s of sessions) s.destroy();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,236 @@
+/**
+ * Discovery from the control plane's destination service (mesh/control/destination/): one HTTP/2
+ * session to the service, one long-lived `GET /v1/watch?authority=` stream per watched authority,
+ * newline-delimited JSON answers. When the service is unreachable the client reconnects with
+ * jittered exponential back-off and reports `error` to the handlers once per outage; it never
+ * drops endpoints: the last-known answer stays (and is what a new watch of that authority gets).
+ * A session that sends nothing (not even a heartbeat) for `heartbeatTimeoutMs` is treated as dead.
+ */
+import http2 from 'node:http2';
+import { formatAddr, parseAddr, type DestinationUpdate, type Discovery, type DiscoveryHandlers, type DiscoveryWatch, type SocketAddr } from './discovery';
+
+/** Must match mesh/control/destination/destination-server.ts (the proxy does not import the control plane). */
+const WATCH_PATH = '/v1/watch';
+
+export interface DestinationClientOptions {
+  /** The destination service, `host:port`. */
+  addr: string;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** No bytes on the session for this long (3 heartbeats and a half by default) → reconnect. */
+  heartbeatTimeoutMs?: number;
+  random?: () => number;
+  now?: () => number;
+  log?: (level: 'warn' | 'info', msg: string) => void;
+}
+
+/** Jittered exponential back-off: pure given `random` (in [0, 1)). */
+export function backoffDelayMs(failures: number, minMs: number, maxMs: number, random: () => number): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(failures, 30));
+  return Math.round(base * (0.5 + 0.5 * random()));
+}
+
+type Answer = { kind: 'update'; update: DestinationUpdate } | { kind: 'notFound' };
+
+/** Pure: one line of the watch stream → an answer, a heartbeat, or an error message. */
+export function parseWatchLine(line: string): Answer | 'heartbeat' | { error: string } {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(line);
+  } catch {
+    return { error: `destination service sent a line that is not JSON: ${line.slice(0, 80)}` };
+  }
+  if (typeof msg !== 'object' || msg === null) return { error: 'destination service sent a non-object line' };
+  const m = msg as Record<string, unknown>;
+  if (m['heartbeat'] === true) return 'heartbeat';
+  if (m['notFound'] === true) return { kind: 'notFound' };
+  const u = m['update'] as DestinationUpdate | undefined;
+  if (u && Array.isArray(u.endpoints) && typeof u.profile === 'object' && u.profile !== null && u.endpoints.every((e) => e && typeof e.addr?.host === 'string' && typeof e.addr.port === 'number')) {
+    return { kind: 'update', update: u };
+  }
+  return { error: 'destination service sent a malformed update' };
+}
+
+interface WatchState {
+  authority: string;
+  handlers: Set<DiscoveryHandlers>;
+  stream?: http2.ClientHttp2Stream;
+  buffer: string;
+  last?: Answer;
+  lastLine?: string;
+  /** `error` was reported since the last good answer (the next answer is delivered even if unchanged). */
+  inError: boolean;
+  failures: number;
+  retryTimer?: NodeJS.Timeout;
+}
+
+export class DestinationClient implements Discovery {
+  private readonly target: SocketAddr;
+  private session?: http2.ClientHttp2Session;
+  private sessionFailures = 0;
+  private reconnectTimer?: NodeJS.Timeout;
+  private readonly watches = new Map<string, WatchState>();
+  private outage?: Error;
+  private lastDataAt = 0;
+  private readonly watchdog: NodeJS.Timeout;
+  private closed = false;
+  private readonly minMs: number;
+  private readonly maxMs: number;
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(private readonly o: DestinationClientOptions) {
+    const t = parseAddr(o.addr);
+    if (!t) throw new Error(`destination service address: expected host:port, got "${o.addr}"`);
+    this.target = t;
+    this.minMs = o.minBackoffMs ?? 100;
+    this.maxMs = o.maxBackoffMs ?? 10_000;
+    this.random = o.random ?? Math.random;
+    this.now = o.now ?? Date.now;
+    const silence = o.heartbeatTimeoutMs ?? 35_000;
+    this.watchdog = setInterval(() => {
+      const s = this.session;
+      if (s && !s.destroyed && this.watches.size > 0 && this.now() - this.lastDataAt > silence) {
+        s.destroy(new Error(`destination service ${o.addr} silent for ${silence} ms`));
+      }
+    }, Math.max(10, Math.floor(silence / 4)));
+    this.watchdog.unref();
+  }
+
+  watch(authority: string, handlers: DiscoveryHandlers): DiscoveryWatch {
+    let w = this.watches.get(authority);
+    if (!w) {
+      w = { authority, handlers: new Set(), buffer: '', inError: false, failures: 0 };
+      this.watches.set(authority, w);
+      if (this.session) this.openStream(w, this.session);
+      else this.ensureSession();
+    }
+    const state = w;
+    state.handlers.add(handlers);
+    queueMicrotask(() => {
+      if (this.closed || !state.handlers.has(handlers)) return;
+      if (state.last) deliver(state.last, handlers);
+      if (this.outage) handlers.error(this.outage);
+    });
+    return {
+      close: () => {
+        state.handlers.delete(handlers);
+        if (state.handlers.size > 0 || this.watches.get(authority) !== state) return;
+        this.watches.delete(authority);
+        clearTimeout(state.retryTimer);
+        const s = state.stream;
+        state.stream = undefined;
+        if (s && !s.destroyed) s.close(http2.constants.NGHTTP2_CANCEL);
+      },
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.watchdog);
+    clearTimeout(this.reconnectTimer);
+    for (const w of this.watches.values()) clearTimeout(w.retryTimer);
+    this.watches.clear();
+    this.session?.destroy();
+    this.session = undefined;
+  }
+
+  private ensureSession(): void {
+    if (this.closed || this.session || this.reconnectTimer) return;
+    this.connect();
+  }
+
+  private connect(): void {
+    const s = http2.connect(`http://${formatAddr(this.target)}`);
+    this.session = s;
+    this.lastDataAt = this.now();
+    let lastError: Error | undefined;
+    s.on('error', (err) => (lastError = err));
+    s.on('connect', () => (this.lastDataAt = this.now()));
+    s.once('close', () => {
+      if (this.session !== s) return;
+      this.session = undefined;
+      for (const w of this.watches.values()) {
+        w.stream = undefined;
+        clearTimeout(w.retryTimer);
+        w.retryTimer = undefined;
+      }
+      if (this.closed) return;
+      this.fail(new Error(`destination service ${this.o.addr} unreachable (${lastError?.message ?? 'connection closed'}); keeping last-known endpoints`));
+      const delay = backoffDelayMs(this.sessionFailures++, this.minMs, this.maxMs, this.random);
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = undefined;
+        if (this.watches.size > 0) this.ensureSession();
+      }, delay);
+    });
+    for (const w of this.watches.values()) this.openStream(w, s);
+  }
+
+  private openStream(w: WatchState, s: http2.ClientHttp2Session): void {
+    const req = s.request({ ':method': 'GET', ':path': `${WATCH_PATH}?authority=${encodeURIComponent(w.authority)}` });
+    w.stream = req;
+    w.buffer = '';
+    let status = 0;
+    req.setEncoding('utf8');
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('error', () => undefined);
+    req.on('data', (chunk: string) => {
+      this.lastDataAt = this.now();
+      if (w.stream !== req) return;
+      if (status !== 200) {
+        w.buffer += chunk;
+        return;
+      }
+      w.buffer += chunk;
+      let nl: number;
+      while ((nl = w.buffer.indexOf('\n')) >= 0) {
+        const line = w.buffer.slice(0, nl);
+        w.buffer = w.buffer.slice(nl + 1);
+        if (line.trim() !== '') this.onLine(w, line);
+      }
+    });
+    req.once('close', () => {
+      if (w.stream !== req) return;
+      w.stream = undefined;
+      // A closed session is handled (and all streams reopened) by its own close handler.
+      if (this.closed || this.session !== s || s.closed || s.destroyed || this.watches.get(w.authority) !== w) return;
+      const why = status !== 200 && status !== 0 ? `answered ${status}: ${w.buffer.trim().slice(0, 200)}` : 'ended the watch';
+      this.failWatch(w, new Error(`destination service ${why} for ${w.authority}; keeping last-known endpoints`));
+      w.retryTimer = setTimeout(() => {
+        w.retryTimer = undefined;
+        if (this.session && !this.session.closed && this.watches.get(w.authority) === w && !w.stream) this.openStream(w, this.session);
+      }, backoffDelayMs(w.failures++, this.minMs, this.maxMs, this.random));
+    });
+  }
+
+  private onLine(w: WatchState, line: string): void {
+    const a = parseWatchLine(line);
+    if (a === 'heartbeat') return;
+    if ('error' in a) return this.failWatch(w, new Error(a.error));
+    this.sessionFailures = 0;
+    this.outage = undefined;
+    w.failures = 0;
+    const changed = line !== w.lastLine || w.inError;
+    w.inError = false;
+    w.last = a;
+    w.lastLine = line;
+    if (changed) for (const h of [...w.handlers]) deliver(a, h);
+  }
+
+  private fail(err: Error): void {
+    if (!this.outage) this.o.log?.('warn', err.message);
+    this.outage = err;
+    for (const w of this.watches.values()) this.failWatch(w, err);
+  }
+
+  private failWatch(w: WatchState, err: Error): void {
+    if (w.inError) return;
+    w.inError = true;
+    for (const h of [...w.handlers]) h.error(err);
+  }
+}
+
+function deliver(a: Answer, h: DiscoveryHandlers): void {
+  if (a.kind === 'update') h.update(a.update);
+  else h.notFound();
+}
