@@ -64,7 +64,7 @@ export function counterIncrease(prev: number | undefined, curr: number): number 
 }
 
 /** The series identity of a sample: its name and every label. */
-function seriesKey(s: Sample): string {
+export function seriesKey(s: Sample): string {
   const names = Object.keys(s.labels).sort();
   let k = s.name;
   for (const n of names) k += `\u0001${n}\u0002${s.labels[n]}`;
