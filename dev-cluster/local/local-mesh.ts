@@ -3,12 +3,12 @@
  * mode) and its app, as processes on this machine, with mTLS identities from a throwaway CA.
  * Upstreams are bound to local ports by each proxy and handed to the app as environment variables
  * (UPSTREAM_<SERVICE>_URL, UPSTREAM_<SERVICE>_AUTHORITY); a served workload's app gets PORT.
- * The demo runs on it now; `weft local up -f topology.yaml` will parse its file into LocalTopology.
+ * The demo runs on it; `weft local up -f topology.yaml` parses its file (topology-file.ts) into a
+ * LocalTopology with fixed app ports, replicas and routes (service → weighted backends).
  */
 import net from 'node:net';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import { createDevCa } from '../../mesh/control/identity/ca';
 import { identityName } from '../../mesh/config/identity';
 import { formatAddr, parseAddr, type SocketAddr } from '../../mesh/proxy/discovery/discovery';
@@ -18,8 +18,31 @@ import type { Supervised, Supervisor } from './supervisor';
 
 const LOOPBACK = '127.0.0.1';
 
+/** A port a workload's app listens on, served through its proxy's inbound listener. */
+export interface LocalPort {
+  /** The authority peers use in the destination file (several replicas may serve the same one). */
+  authority: string;
+  /** Where the app listens on 127.0.0.1. */
+  appPort: number;
+  protocolHint?: 'h2' | 'opaque';
+}
+
+/** A service clients call, routed to served authorities (one backend, or a weighted split). */
+export interface LocalRoute {
+  authority: string;
+  labels?: Record<string, string>;
+  opaque?: boolean;
+  backends: { authority: string; weight: number }[];
+  retry?: { limit: number; http: string[]; grpc: string[]; timeoutMs: number };
+  timeouts?: { requestMs?: number; responseMs?: number; idleMs?: number };
+}
+
 export interface LocalWorkload {
   name: string;
+  /** Default: the topology's namespace. */
+  namespace?: string;
+  /** The workload this process is a replica of (metric labels); default: `name`. */
+  workload?: string;
   serviceAccount: string;
   /** The app: a command and its arguments, run with the variables above added to `env`. */
   command: string;
@@ -27,6 +50,8 @@ export interface LocalWorkload {
   env?: Record<string, string>;
   /** The service this workload serves (`host:port`, e.g. `web.demo:80`); absent for pure clients. */
   serves?: string;
+  /** Fixed app ports (the topology file); an alternative to `serves`, whose app port is picked free. */
+  ports?: LocalPort[];
   /** Port of the proxy's inbound listener on 127.0.0.1 (0 or absent: any free port). */
   inboundPort?: number;
   /** Services (`host:port`) the app calls through its proxy. */
@@ -36,6 +61,8 @@ export interface LocalWorkload {
 export interface LocalTopology {
   namespace: string;
   workloads: LocalWorkload[];
+  /** Services in front of served authorities; an upstream may name a route or a served authority. */
+  routes?: LocalRoute[];
 }
 
 export interface RunningWorkload {
@@ -44,6 +71,8 @@ export interface RunningWorkload {
   proxy: ProxyProcess;
   app: Supervised;
   appPort: number | undefined;
+  /** Every port the app serves (for `serves`, the one picked). */
+  ports: LocalPort[];
 }
 
 export interface LocalMeshOptions {
@@ -75,6 +104,7 @@ export function checkTopology(t: LocalTopology): string[] {
   const errors: string[] = [];
   const served = new Map<string, string>();
   const names = new Set<string>();
+  const replicaAuthorities = new Set<string>();
   t.workloads.forEach((w, i) => {
     const at = `workloads[${i}] (${w.name || '?'})`;
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(w.name)) errors.push(`${at}.name: expected a DNS label`);
@@ -86,24 +116,81 @@ export function checkTopology(t: LocalTopology): string[] {
       else if (served.has(w.serves)) errors.push(`${at}.serves: "${w.serves}" is already served by ${served.get(w.serves)}`);
       else served.set(w.serves, w.name);
     }
-    if (w.inboundPort !== undefined && w.serves === undefined) errors.push(`${at}.inboundPort: only a workload that serves a service has an inbound listener`);
+    for (const p of w.ports ?? []) {
+      if (!parseAddr(p.authority)) errors.push(`${at}.ports: expected host:port, got "${p.authority}"`);
+      else if (served.has(p.authority) && !replicaAuthorities.has(p.authority)) errors.push(`${at}.ports: "${p.authority}" is already served by ${served.get(p.authority)}`);
+      else {
+        served.set(p.authority, w.name);
+        replicaAuthorities.add(p.authority);
+      }
+    }
+    if (w.serves !== undefined && w.ports?.length) errors.push(`${at}.serves: give serves or ports, not both`);
+    if (w.inboundPort !== undefined && w.serves === undefined && !w.ports?.length) errors.push(`${at}.inboundPort: only a workload that serves a service has an inbound listener`);
     for (const u of w.upstreams) if (!parseAddr(u)) errors.push(`${at}.upstreams: expected host:port, got "${u}"`);
   });
+  const routed = new Set<string>();
+  (t.routes ?? []).forEach((r, i) => {
+    if (!parseAddr(r.authority)) errors.push(`routes[${i}] (${r.authority}).authority: expected host:port`);
+    if (routed.has(r.authority)) errors.push(`routes[${i}] (${r.authority}).authority: routed twice`);
+    routed.add(r.authority);
+    if (r.backends.length === 0) errors.push(`routes[${i}] (${r.authority}).backends: expected at least one`);
+    for (const b of r.backends) if (!served.has(b.authority)) errors.push(`routes[${i}] (${r.authority}).backends: no workload serves "${b.authority}"`);
+  });
   t.workloads.forEach((w, i) => {
-    for (const u of w.upstreams) if (parseAddr(u) && !served.has(u)) errors.push(`workloads[${i}] (${w.name}).upstreams: no workload serves "${u}"`);
+    for (const u of w.upstreams) if (parseAddr(u) && !served.has(u) && !routed.has(u)) errors.push(`workloads[${i}] (${w.name}).upstreams: no workload serves "${u}"`);
   });
   return errors;
 }
 
 /** The destination file for the proxies: each served authority → its proxy's inbound, with identity. */
-export function destinationDocument(namespace: string, served: { authority: string; name: string; inbound: SocketAddr; identity: string; appPort: number }[]): string {
-  return toYaml({
-    destinations: served.map((s) => ({
-      authority: s.authority,
-      labels: { service: s.name, namespace },
-      endpoints: [{ addr: formatAddr(s.inbound), identity: s.identity, targetPort: s.appPort, labels: { pod: s.name, serviceaccount: s.name } }],
-    })),
-  });
+export interface ServedEndpoint {
+  authority: string;
+  /** The workload (replica) name. */
+  name: string;
+  inbound: SocketAddr;
+  identity: string;
+  appPort: number;
+  workload?: string;
+  serviceAccount?: string;
+  protocolHint?: 'h2' | 'opaque';
+}
+
+/**
+ * The destination file for the proxies (JSON, which the proxy reads without loading a YAML parser):
+ * each served authority → the inbound listeners of the replicas serving it, with identity; each
+ * route → its one backend's endpoints, or a weighted split over its backends, with its retries and
+ * timeouts.
+ */
+export function destinationDocument(namespace: string, served: ServedEndpoint[], routes: readonly LocalRoute[] = []): string {
+  const byAuthority = new Map<string, ServedEndpoint[]>();
+  for (const s of served) byAuthority.set(s.authority, [...(byAuthority.get(s.authority) ?? []), s]);
+  const endpoints = (list: ServedEndpoint[]): Record<string, unknown>[] =>
+    list.map((s) => ({
+      addr: formatAddr(s.inbound),
+      identity: s.identity,
+      targetPort: s.appPort,
+      ...(s.protocolHint ? { protocolHint: s.protocolHint } : {}),
+      labels: { pod: s.name, serviceaccount: s.serviceAccount ?? s.name },
+    }));
+  const destinations: Record<string, unknown>[] = [...byAuthority].map(([authority, list]) => ({
+    authority,
+    ...(list.some((s) => s.protocolHint === 'opaque') ? { opaque: true } : {}),
+    labels: { service: list[0]!.workload ?? list[0]!.name, namespace },
+    endpoints: endpoints(list),
+  }));
+  for (const r of routes) {
+    const d: Record<string, unknown> = { authority: r.authority, labels: r.labels ?? {} };
+    if (r.opaque) d['opaque'] = true;
+    if (r.retry) d['retry'] = r.retry;
+    if (r.timeouts) d['timeouts'] = r.timeouts;
+    if (r.backends.length === 1) d['endpoints'] = endpoints(byAuthority.get(r.backends[0]!.authority) ?? []);
+    else {
+      d['backends'] = r.backends;
+      d['endpoints'] = [];
+    }
+    destinations.push(d);
+  }
+  return `${JSON.stringify({ destinations }, null, 1)}\n`;
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
@@ -155,6 +242,10 @@ export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Pro
       const free = await checkPortFree(LOOPBACK, w.inboundPort);
       if (!free.ok) throw new Error(`${free.reason}: ${w.name} needs it for its inbound listener (choose another port)`);
     }
+    for (const p of w.ports ?? []) {
+      const free = await checkPortFree(LOOPBACK, p.appPort);
+      if (!free.ok) throw new Error(`${free.reason}: ${w.name}'s app needs it for ${p.authority} (stop what uses it, or change the port)`);
+    }
   }
   const timeout = o.startTimeoutMs ?? 15_000;
 
@@ -165,11 +256,11 @@ export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Pro
   await writeAtomically(destinationFile, 'destinations: []\n');
   const prepared = await Promise.all(
     t.workloads.map(async (w) => {
-      const identity = identityName({ serviceAccount: w.serviceAccount, namespace: t.namespace });
+      const identity = identityName({ serviceAccount: w.serviceAccount, namespace: w.namespace ?? t.namespace });
       const identityDir = join(o.workDir, 'identity', w.name);
       await ca.writeIdentity(identityDir, identity);
-      const appPort = w.serves ? await pickFreePort(LOOPBACK) : undefined;
-      return { w, identity, identityDir, appPort };
+      const ports: LocalPort[] = w.ports?.length ? w.ports : w.serves ? [{ authority: w.serves, appPort: await pickFreePort(LOOPBACK) }] : [];
+      return { w, identity, identityDir, ports, appPort: ports[0]?.appPort, picked: !w.ports?.length && ports.length > 0 };
     }),
   );
 
@@ -181,9 +272,9 @@ export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Pro
         WEFT_PROXY_IDENTITY_DIR: p.identityDir,
         WEFT_PROXY_DESTINATION_FILE: destinationFile,
         WEFT_PROXY_SHUTDOWN_GRACE: '1s',
-        WEFT_PROXY_WORKLOAD_LABELS: `workload=${p.w.name},namespace=${t.namespace}`,
+        WEFT_PROXY_WORKLOAD_LABELS: `workload=${p.w.workload ?? p.w.name},namespace=${p.w.namespace ?? t.namespace}`,
       };
-      if (p.w.serves) {
+      if (p.appPort !== undefined) {
         env['WEFT_PROXY_INBOUND_ADDR'] = `${LOOPBACK}:${p.w.inboundPort ?? 0}`;
         env['WEFT_PROXY_APP_PORT'] = String(p.appPort);
       }
@@ -200,16 +291,23 @@ export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Pro
     destinationFile,
     destinationDocument(
       t.namespace,
-      proxies.filter((p) => p.w.serves).map((p) => ({ authority: p.w.serves!, name: p.w.name, inbound: p.proxy.inbound!, identity: p.identity, appPort: p.appPort! })),
+      proxies.flatMap((p) =>
+        p.ports.map((port) => {
+          const s: ServedEndpoint = { authority: port.authority, name: p.w.name, workload: p.w.workload ?? p.w.name, serviceAccount: p.w.serviceAccount, inbound: p.proxy.inbound!, identity: p.identity, appPort: port.appPort };
+          if (port.protocolHint) s.protocolHint = port.protocolHint;
+          return s;
+        }),
+      ),
+      t.routes,
     ),
   );
   await Promise.all(proxies.map((p) => waitForReload(p.proxy, 3_000)));
 
   const running: RunningWorkload[] = [];
-  const order = [...proxies.filter((p) => p.w.serves), ...proxies.filter((p) => !p.w.serves)];
+  const order = [...proxies.filter((p) => p.ports.length > 0), ...proxies.filter((p) => p.ports.length === 0)];
   for (const p of order) {
     const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...(p.w.env ?? {}) };
-    if (p.appPort !== undefined) env['PORT'] = String(p.appPort);
+    if (p.picked) env['PORT'] = String(p.appPort);
     for (const u of p.w.upstreams) {
       const listen = p.proxy.upstreams.get(u);
       if (!listen) throw new Error(`proxy of ${p.w.name} bound no upstream listener for ${u}`);
@@ -219,8 +317,8 @@ export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Pro
     o.onProgress?.(`starting ${p.w.name}`);
     const app = o.supervisor.spawnApp({ name: p.w.name, command: p.w.command, args: p.w.args, env });
     if (app.pid < 0) throw new Error(`${p.w.name}: could not start ${p.w.command}`);
-    if (p.appPort !== undefined) await waitForPort(p.appPort, app, timeout);
-    running.push({ workload: p.w, identity: p.identity, proxy: p.proxy, app, appPort: p.appPort });
+    for (const port of p.ports) await waitForPort(port.appPort, app, timeout);
+    running.push({ workload: p.w, identity: p.identity, proxy: p.proxy, app, appPort: p.appPort, ports: p.ports });
   }
   return running;
 }
