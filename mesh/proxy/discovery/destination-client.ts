@@ -74,6 +74,8 @@ export class DestinationClient implements Discovery {
   private lastDataAt = 0;
   private readonly watchdog: NodeJS.Timeout;
   private closed = false;
+  /** Why the watchdog ended the current session, if it did. */
+  private silenced?: Error;
   private readonly minMs: number;
   private readonly maxMs: number;
   private readonly random: () => number;
@@ -91,7 +93,8 @@ export class DestinationClient implements Discovery {
     this.watchdog = setInterval(() => {
       const s = this.session;
       if (s && !s.destroyed && this.watches.size > 0 && this.now() - this.lastDataAt > silence) {
-        s.destroy(new Error(`destination service ${o.addr} silent for ${silence} ms`));
+        this.silenced = new Error(`destination service ${o.addr} silent for ${silence} ms`);
+        s.destroy(); // no error code: the server is told a plain goodbye
       }
     }, Math.max(10, Math.floor(silence / 4)));
     this.watchdog.unref();
@@ -145,6 +148,7 @@ export class DestinationClient implements Discovery {
     this.session = s;
     this.lastDataAt = this.now();
     let lastError: Error | undefined;
+    this.silenced = undefined;
     s.on('error', (err) => (lastError = err));
     s.on('connect', () => (this.lastDataAt = this.now()));
     s.once('close', () => {
@@ -156,7 +160,7 @@ export class DestinationClient implements Discovery {
         w.retryTimer = undefined;
       }
       if (this.closed) return;
-      this.fail(new Error(`destination service ${this.o.addr} unreachable (${lastError?.message ?? 'connection closed'}); keeping last-known endpoints`));
+      this.fail(new Error(`destination service ${this.o.addr} unreachable (${(lastError ?? this.silenced)?.message ?? 'connection closed'}); keeping last-known endpoints`));
       const delay = backoffDelayMs(this.sessionFailures++, this.minMs, this.maxMs, this.random);
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = undefined;

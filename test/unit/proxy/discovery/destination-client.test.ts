@@ -1,0 +1,204 @@
+// The destination service and the proxy's DestinationClient together on loopback (h2c).
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import { startDestinationServer, HEARTBEAT_LINE, type DestinationServer } from '../../../../mesh/control/destination/destination-server';
+import { MemoryModelSource } from '../../../../mesh/control/destination/model-source';
+import type { MeshModel, ModelService } from '../../../../mesh/control/destination/destination-model';
+import { DestinationClient, backoffDelayMs, parseWatchLine } from '../../../../mesh/proxy/discovery/destination-client';
+import type { DestinationUpdate, DiscoveryHandlers } from '../../../../mesh/proxy/discovery/discovery';
+
+const HOST = '127.0.0.1';
+
+function service(authority: string, ports: number[]): ModelService {
+  return {
+    authority,
+    name: authority.split('.')[0]!,
+    namespace: 'demo',
+    endpoints: ports.map((p) => ({ addr: { host: HOST, port: p }, identity: 'x.demo.serviceaccount.identity.weft.cluster.local', targetPort: 9000, labels: {} })),
+  };
+}
+const model = (...s: ModelService[]): MeshModel => ({ services: s });
+
+type Event = { kind: 'update'; u: DestinationUpdate } | { kind: 'notFound' } | { kind: 'error'; err: Error };
+
+function recorder(): DiscoveryHandlers & { events: Event[]; waitFor(pred: (e: Event) => boolean, timeoutMs?: number): Promise<Event> } {
+  const events: Event[] = [];
+  const waiters: { pred: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
+  const push = (e: Event): void => {
+    events.push(e);
+    for (const w of [...waiters]) {
+      if (!w.pred(e)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(e);
+    }
+  };
+  return {
+    events,
+    update: (u) => push({ kind: 'update', u }),
+    notFound: () => push({ kind: 'notFound' }),
+    error: (err) => push({ kind: 'error', err }),
+    waitFor(pred, timeoutMs = 3_000) {
+      return new Promise<Event>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no matching event in ${timeoutMs} ms; got ${JSON.stringify(events.map((e) => e.kind))}`)), timeoutMs);
+        waiters.push({ pred, resolve: (e) => (clearTimeout(t), resolve(e)) });
+      });
+    },
+  };
+}
+const ports = (e: Event): number[] => (e.kind === 'update' ? e.u.endpoints.map((x) => x.addr.port) : []);
+
+async function setup(t: TestContext, m: MeshModel, opts: { heartbeatMs?: number } = {}) {
+  const source = new MemoryModelSource(m);
+  const server = await startDestinationServer({ host: HOST, port: 0, source, ...opts });
+  t.after(() => server.close());
+  const client = new DestinationClient({ addr: `${HOST}:${server.port}`, minBackoffMs: 20, maxBackoffMs: 100 });
+  t.after(() => client.close());
+  return { source, server, client };
+}
+
+async function eventually(cond: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('an update reaches the client; an unknown authority is notFound', async (t) => {
+  const { client } = await setup(t, model(service('voting.demo:8080', [14001, 14002])));
+  const r = recorder();
+  client.watch('voting.demo:8080', r);
+  assert.deepEqual(ports(await r.waitFor((e) => e.kind === 'update')), [14001, 14002]);
+  const n = recorder();
+  client.watch('nope.demo:80', n);
+  await n.waitFor((e) => e.kind === 'notFound');
+});
+
+test('a change propagates to the watchers of that authority only; a removed service becomes notFound', async (t) => {
+  const { client, source } = await setup(t, model(service('voting.demo:8080', [14001]), service('web.demo:80', [14010])));
+  const voting = recorder();
+  const web = recorder();
+  client.watch('voting.demo:8080', voting);
+  client.watch('web.demo:80', web);
+  await voting.waitFor((e) => e.kind === 'update');
+  await web.waitFor((e) => e.kind === 'update');
+  source.set(model(service('voting.demo:8080', [14001, 14003]), service('web.demo:80', [14010])));
+  assert.deepEqual(ports(await voting.waitFor((e) => e.kind === 'update' && e.u.endpoints.length === 2)), [14001, 14003]);
+  source.set(model(service('voting.demo:8080', [14001, 14003])));
+  await web.waitFor((e) => e.kind === 'notFound');
+  assert.equal(voting.events.length, 2, 'voting saw its first answer and one change, nothing for web');
+  assert.equal(web.events.filter((e) => e.kind === 'update').length, 1);
+});
+
+test('two handlers of one authority share one stream; closing both cancels it on the server', async (t) => {
+  const { client, server } = await setup(t, model(service('voting.demo:8080', [14001])));
+  const a = recorder();
+  const b = recorder();
+  const wa = client.watch('voting.demo:8080', a);
+  await a.waitFor((e) => e.kind === 'update');
+  const wb = client.watch('voting.demo:8080', b);
+  await b.waitFor((e) => e.kind === 'update');
+  assert.equal(server.watchCount(), 1);
+  wa.close();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(server.watchCount(), 1);
+  wb.close();
+  await eventually(() => server.watchCount() === 0);
+});
+
+test('the server sends heartbeats on an idle watch; bad requests get 400/404', async (t) => {
+  const { server } = await setup(t, model(service('voting.demo:8080', [14001])), { heartbeatMs: 30 });
+  const s = http2.connect(`http://${HOST}:${server.port}`);
+  t.after(() => s.destroy());
+  const get = (path: string) =>
+    new Promise<{ status: number; body: string }>((resolve) => {
+      const req = s.request({ ':path': path });
+      let status = 0;
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('response', (h) => (status = Number(h[':status'])));
+      req.on('data', (c: string) => {
+        body += c;
+        if (body.split(HEARTBEAT_LINE).length > 2) {
+          req.close();
+          resolve({ status, body });
+        }
+      });
+      req.on('end', () => resolve({ status, body }));
+    });
+  const watch = await get('/v1/watch?authority=voting.demo%3A8080');
+  assert.equal(watch.status, 200);
+  const lines = watch.body.trim().split('\n');
+  assert.ok('update' in JSON.parse(lines[0]!));
+  assert.ok(lines.slice(1).every((l) => l === HEARTBEAT_LINE.trim()));
+  assert.equal((await get('/v1/watch?authority=nonsense')).status, 400);
+  assert.equal((await get('/v2/other')).status, 404);
+});
+
+test('service killed: the client keeps last-known endpoints, reports error, and catches up when the service comes back', async (t) => {
+  const source = new MemoryModelSource(model(service('voting.demo:8080', [14001])));
+  let server: DestinationServer = await startDestinationServer({ host: HOST, port: 0, source });
+  const port = server.port;
+  t.after(() => server.close());
+  const client = new DestinationClient({ addr: `${HOST}:${port}`, minBackoffMs: 20, maxBackoffMs: 80 });
+  t.after(() => client.close());
+  const r = recorder();
+  client.watch('voting.demo:8080', r);
+  await r.waitFor((e) => e.kind === 'update');
+
+  await server.close();
+  const err = await r.waitFor((e) => e.kind === 'error');
+  assert.match((err as { err: Error }).err.message, /keeping last-known/);
+  await new Promise((res) => setTimeout(res, 300)); // several failed reconnects
+  assert.deepEqual(
+    r.events.map((e) => e.kind),
+    ['update', 'error'],
+    'one error per outage; never notFound or an empty update',
+  );
+  const late = recorder();
+  client.watch('voting.demo:8080', late);
+  await late.waitFor((e) => e.kind === 'error');
+  assert.deepEqual(ports(late.events[0]!), [14001], 'a watch opened during the outage gets the last-known answer first');
+
+  source.set(model(service('voting.demo:8080', [14001, 14005])));
+  const back = r.waitFor((e) => e.kind === 'update', 5_000);
+  const lateBack = late.waitFor((e) => e.kind === 'update', 5_000);
+  server = await startDestinationServer({ host: HOST, port, source });
+  assert.deepEqual(ports(await back), [14001, 14005]);
+  await lateBack;
+});
+
+test('a session that goes silent (no heartbeat) is dropped and re-established', async (t) => {
+  let opened = 0;
+  const silent = http2.createServer();
+  silent.on('stream', (stream) => {
+    opened++;
+    stream.on('error', () => undefined);
+    stream.respond({ ':status': 200 });
+    if (opened === 1) stream.write('{"notFound":true}\n'); // then nothing, ever
+  });
+  const sessions = new Set<http2.Http2Session>();
+  silent.on('session', (s) => (sessions.add(s), s.on('error', () => undefined)));
+  await new Promise<void>((r) => silent.listen(0, HOST, r));
+  t.after(() => new Promise<void>((r) => (sessions.forEach((s) => s.destroy()), silent.close(() => r()))));
+  const addr = silent.address() as { port: number };
+  const client = new DestinationClient({ addr: `${HOST}:${addr.port}`, heartbeatTimeoutMs: 150, minBackoffMs: 10, maxBackoffMs: 20 });
+  t.after(() => client.close());
+  const r = recorder();
+  client.watch('voting.demo:8080', r);
+  await r.waitFor((e) => e.kind === 'notFound');
+  const err = await r.waitFor((e) => e.kind === 'error');
+  assert.match((err as { err: Error }).err.message, /silent/);
+  await eventually(() => opened >= 2);
+});
+
+test('back-off doubles up to its cap with jitter in [50 %, 100 %]; watch lines are checked', () => {
+  assert.equal(backoffDelayMs(0, 100, 10_000, () => 0.999999), 100);
+  assert.equal(backoffDelayMs(3, 100, 10_000, () => 0), 400);
+  assert.equal(backoffDelayMs(40, 100, 10_000, () => 0.999999), 10_000);
+  assert.equal(parseWatchLine(HEARTBEAT_LINE.trim()), 'heartbeat');
+  assert.deepEqual(parseWatchLine('{"notFound":true}'), { kind: 'notFound' });
+  assert.ok('error' in (parseWatchLine('{"update":{"endpoints":[{"addr":"x"}],"profile":{}}}') as object));
+  assert.ok('error' in (parseWatchLine('not json') as object));
+});
