@@ -27,3 +27,8 @@ export function parseIdentityName(name: string): WorkloadIdentity | undefined {
 export const IDENTITY_TOKEN_AUDIENCE = 'identity.weft.dev';
 /** Lifetime asked for that token (the kubelet refreshes it before it expires). */
 export const IDENTITY_TOKEN_EXPIRATION_SECONDS = 86_400;
+
+/** ServiceAccount of the identity service (namespace CONTROL_PLANE_NAMESPACE); its TLS certificate carries that identity. */
+export const IDENTITY_SERVICE_ACCOUNT = 'weft-identity';
+/** Leaves are renewed when this fraction of their lifetime (from receipt) has passed (Linkerd: 70 %). */
+export const IDENTITY_REFRESH_FRACTION = 0.7;

@@ -164,18 +164,28 @@ export function spiffeId(identity: string): string {
   return `spiffe://${id.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`;
 }
 
+/** A leaf certificate chain issued for a public key the caller holds the private half of (e.g. from a CSR). */
+export interface IssuedChain {
+  /** Leaf followed by the issuer certificate (the chain a proxy presents). */
+  certPem: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
 /**
- * Issues a leaf for `identity` (DNS SAN = identity, URI SAN = its SPIFFE ID), valid for client and server auth.
- * certPem = leaf followed by the issuer certificate (the chain a proxy presents).
+ * Issues a leaf for `identity` over `publicKey` (DNS SAN = identity, URI SAN = its SPIFFE ID), valid for client
+ * and server auth. The identity service uses this with the public key of a CSR; the private key never leaves
+ * the proxy.
  */
-export async function issueLeaf(
+export async function issueLeafForPublicKey(
   issuer: KeyPairPem,
   identity: string,
+  publicKey: x509.PublicKeyType,
   opts: { lifetimeMs?: number; notBefore?: Date } & CaClock = {},
-): Promise<KeyPairPem> {
+): Promise<IssuedChain> {
   const uri = spiffeId(identity);
   const issuerCert = firstCertificate(issuer.certPem, 'issuer');
-  const [keys, signingKey] = await Promise.all([generateKeys(), importSigningKey(issuer.keyPem)]);
+  const signingKey = await importSigningKey(issuer.keyPem);
   const { notBefore, notAfter } = validity(
     (opts.now ?? (() => new Date()))(),
     opts.lifetimeMs ?? DEFAULT_LEAF_LIFETIME_MS,
@@ -187,7 +197,7 @@ export async function issueLeaf(
     issuer: issuerCert.subject,
     notBefore,
     notAfter,
-    publicKey: keys.publicKey,
+    publicKey,
     signingKey,
     signingAlgorithm: EC_SIGN,
     extensions: [
@@ -201,10 +211,25 @@ export async function issueLeaf(
       await x509.AuthorityKeyIdentifierExtension.create(issuerCert),
     ],
   });
-  return {
-    certPem: cert.toString('pem') + '\n' + issuerCert.toString('pem') + '\n',
-    keyPem: await exportKeyPem(keys.privateKey),
-  };
+  return { certPem: cert.toString('pem') + '\n' + issuerCert.toString('pem') + '\n', notBefore, notAfter };
+}
+
+/**
+ * Issues a leaf for `identity` with a fresh key pair (DNS SAN = identity, URI SAN = its SPIFFE ID).
+ * certPem = leaf followed by the issuer certificate (the chain a proxy presents).
+ */
+export async function issueLeaf(
+  issuer: KeyPairPem,
+  identity: string,
+  opts: { lifetimeMs?: number; notBefore?: Date } & CaClock = {},
+): Promise<KeyPairPem> {
+  spiffeId(identity); // refuse a bad name before generating keys
+  const keys = await generateKeys();
+  const [chain, keyPem] = await Promise.all([
+    issueLeafForPublicKey(issuer, identity, keys.publicKey, opts),
+    exportKeyPem(keys.privateKey),
+  ]);
+  return { certPem: chain.certPem, keyPem };
 }
 
 async function writeAtomically(path: string, data: string, mode: number): Promise<void> {
