@@ -1,0 +1,366 @@
+/**
+ * `weft local up|status|logs|down`: the mesh from a topology file (docs/local-mode.md) as processes
+ * on this machine. `up` runs the supervisor in the foreground (Ctrl-C stops all) or, with --detach,
+ * starts it as a background process and returns once everything is up. State lives in
+ * `.weft/local/` (or $WEFT_STATE_DIR). A thin shell over topology-file.ts and local-mesh.ts.
+ */
+import { spawn } from 'node:child_process';
+import { appendFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+export const LOCAL_USAGE = `usage: weft local <command>
+
+  up -f FILE [--detach]     start every workload of the topology file with its proxy (mTLS);
+                            in the foreground Ctrl-C stops all; --detach returns and leaves a
+                            supervisor running
+  status                    workloads: app and proxy PIDs alive, proxy ready, ports
+  logs WORKLOAD [--proxy] [-f]   the app's output (or its proxy's log); -f follows
+  down                      stop everything that up started and remove the state
+
+State: .weft/local/ under the current directory, or $WEFT_STATE_DIR. Format: docs/local-mode.md
+`;
+
+const SUPERVISE_FLAG = '--supervise';
+const SETTLE_MS = 400;
+
+function fail(msg: string, code = 1): number {
+  process.stderr.write(`weft local: ${msg}\n`);
+  return code;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'up':
+      return up(rest);
+    case 'status':
+      return status();
+    case 'logs':
+      return logs(rest);
+    case 'down':
+      return down();
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(LOCAL_USAGE);
+      return sub === undefined ? 2 : 0;
+    default:
+      return fail(`unknown command '${sub}'\n\n${LOCAL_USAGE}`, 2);
+  }
+}
+
+interface UpArgs {
+  file: string;
+  detach: boolean;
+  supervise: boolean;
+}
+
+export function parseUpArgs(args: readonly string[]): { ok: true; value: UpArgs } | { ok: false; error: string } {
+  let file: string | undefined;
+  let detach = false;
+  let supervise = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-f' || a === '--file') {
+      file = args[++i];
+      if (file === undefined) return { ok: false, error: `${a} needs a file` };
+    } else if (a.startsWith('--file=')) file = a.slice(7);
+    else if (a === '--detach' || a === '-d') detach = true;
+    else if (a === SUPERVISE_FLAG) supervise = true;
+    else return { ok: false, error: `unknown option ${a}` };
+  }
+  if (file === undefined) return { ok: false, error: 'no topology file: weft local up -f topology.yaml' };
+  return { ok: true, value: { file, detach, supervise } };
+}
+
+async function isAliveFn(): Promise<(pid: number) => boolean> {
+  return (await import('../../dev-cluster/local/supervisor')).isAlive;
+}
+
+async function up(args: string[]): Promise<number> {
+  const parsed = parseUpArgs(args);
+  if (!parsed.ok) return fail(`${parsed.error}\n\n${LOCAL_USAGE}`, 2);
+  const { file, detach, supervise } = parsed.value;
+  const { parseTopology, formatTopologyError, toLocalTopology } = await import('../../dev-cluster/local/topology-file');
+  const { stateDir, readState } = await import('../../dev-cluster/local/local-state');
+  const isAlive = await isAliveFn();
+
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    return fail(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const topo = parseTopology(text, file);
+  if (!topo.ok) {
+    process.stderr.write(`weft local: ${file} has ${topo.errors.length} problem${topo.errors.length > 1 ? 's' : ''}:\n${topo.errors.map((e) => `  ${formatTopologyError(e)}\n`).join('')}`);
+    return 2;
+  }
+  const dir = stateDir();
+  if (!supervise) {
+    const existing = await readState(dir);
+    if (existing && isAlive(existing.supervisorPid)) return fail(`already running (supervisor pid ${existing.supervisorPid}, ${existing.topologyFile}); \`weft local down\` first`);
+    if (existing) {
+      process.stderr.write('weft local: cleaning up after a previous run that did not stop cleanly\n');
+      await stopRecorded(dir);
+    }
+  }
+  if (detach && !supervise) return upDetached(resolve(file), dir);
+  return supervisor(resolve(file), dir, toLocalTopology(topo.topology), supervise);
+}
+
+/** Starts the supervisor in the background (`up --supervise`) and waits until it is up or has failed. */
+async function upDetached(file: string, dir: string): Promise<number> {
+  const { readState } = await import('../../dev-cluster/local/local-state');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const supervisorLog = join(dir, 'supervisor.log');
+  const fh = await open(supervisorLog, 'a');
+  const child = spawn(process.execPath, [process.argv[1]!, 'local', 'up', '-f', file, SUPERVISE_FLAG], {
+    detached: true,
+    stdio: ['ignore', fh.fd, fh.fd],
+    env: { ...process.env, WEFT_STATE_DIR: dir },
+  });
+  await fh.close();
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code ?? 1));
+  child.unref();
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    const s = await readState(dir);
+    if (s?.status === 'running') {
+      process.stdout.write(await readFile(supervisorLog, 'utf8').catch(() => ''));
+      process.stdout.write(`supervisor pid ${s.supervisorPid} runs in the background: \`weft local status\`, \`weft local logs WORKLOAD\`, \`weft local down\`\n`);
+      return 0;
+    }
+    if (exited !== undefined) {
+      const out = await readFile(supervisorLog, 'utf8').catch(() => '');
+      process.stderr.write(out);
+      return exited || 1;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  process.kill(child.pid!, 'SIGTERM');
+  return fail(`the supervisor did not report ready in time; see ${supervisorLog}`);
+}
+
+/** Runs the topology until SIGINT/SIGTERM; on any start failure stops everything it started. */
+async function supervisor(file: string, dir: string, topology: import('../../dev-cluster/local/local-mesh').LocalTopology, background: boolean): Promise<number> {
+  const { Supervisor, installShutdownHandlers, isAlive } = await import('../../dev-cluster/local/supervisor');
+  const { startLocalMesh } = await import('../../dev-cluster/local/local-mesh');
+  const { writeState } = await import('../../dev-cluster/local/local-state');
+  const { formatAddr } = await import('../proxy/discovery/discovery');
+  const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+  if (!background) await rm(dir, { recursive: true, force: true });
+  const logDir = join(dir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const logPath = (name: string): string => join(logDir, `${name}.log`);
+  let logChain = Promise.resolve();
+  const log = (source: string, line: string): void => {
+    logChain = logChain.then(() => appendFile(logPath(source), `${line}\n`)).catch(() => undefined);
+  };
+
+  let exitCode = 0;
+  let resolveStop!: () => void;
+  const stopRequested = new Promise<void>((r) => (resolveStop = r));
+  let running = false;
+  const sup = new Supervisor({
+    onLog: log,
+    graceMs: 3_000,
+    onUnexpectedExit: (p, info) => {
+      say(`${new Date().toISOString()} ${p.name} exited (${info.signal ?? `code ${info.code}`})${p.tail().length ? `; last output: ${p.tail().slice(-3).join(' | ')}` : ''}`);
+    },
+  });
+  const removeHandlers = installShutdownHandlers(sup, (reason, error) => {
+    if (reason === 'error') {
+      process.stderr.write(`weft local: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      exitCode = 1;
+    }
+    resolveStop();
+  });
+  const startedAt = new Date().toISOString();
+  const base = { version: 1 as const, supervisorPid: process.pid, topologyFile: file, startedAt, supervisorLog: join(dir, 'supervisor.log') };
+  await writeState(dir, { ...base, status: 'starting', workloads: [] });
+
+  const finish = async (removeLogs: boolean): Promise<number> => {
+    await sup.stopAll();
+    await logChain;
+    removeHandlers();
+    const left = sup.processes().filter((p) => p.pid > 0 && isAlive(p.pid));
+    if (left.length > 0) {
+      process.stderr.write(`weft local: still running after stop: ${left.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}\n`);
+      exitCode = 1;
+    }
+    if (removeLogs) await rm(dir, { recursive: true, force: true });
+    else {
+      await rm(join(dir, 'mesh'), { recursive: true, force: true });
+      await rm(join(dir, 'state.json'), { force: true });
+    }
+    return exitCode;
+  };
+
+  say(`weft local: starting ${topology.workloads.length} workload process${topology.workloads.length === 1 ? '' : 'es'} from ${file}`);
+  let started;
+  try {
+    started = await Promise.race([
+      startLocalMesh(topology, { workDir: join(dir, 'mesh'), supervisor: sup, onLog: log, onProgress: (m) => say(`  ${m}`) }),
+      stopRequested.then(() => undefined),
+    ]);
+    if (started) {
+      // An app that exits at once (a client with no port to wait for, a crash right after listening).
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      const dead = started.find((r) => r.app.hasExited());
+      if (dead) throw new Error(`${dead.workload.name} exited at start: ${dead.app.tail().slice(-5).join(' | ') || 'no output'} (log: ${logPath(dead.workload.name)})`);
+    }
+  } catch (e) {
+    process.stderr.write(`weft local: ${(e as Error).message}\nweft local: stopped everything that had started; logs kept in ${logDir}\n`);
+    exitCode = 1;
+    return finish(false);
+  }
+  if (!started) return finish(true);
+
+  const workloads = started.map((r) => ({
+    name: r.workload.name,
+    workload: r.workload.workload ?? r.workload.name,
+    namespace: r.workload.namespace ?? topology.namespace,
+    identity: r.identity,
+    app: { pid: r.app.pid, log: logPath(r.workload.name), command: [r.workload.command, ...r.workload.args] },
+    proxy: { pid: r.proxy.pid, log: logPath(`${r.workload.name}-proxy`), admin: formatAddr(r.proxy.admin), ...(r.proxy.inbound ? { inbound: formatAddr(r.proxy.inbound) } : {}) },
+    ports: r.ports.map((p) => p.appPort),
+    upstreams: Object.fromEntries([...r.proxy.upstreams].map(([k, v]) => [k, formatAddr(v)])),
+  }));
+  await writeState(dir, { ...base, status: 'running', workloads });
+  running = true;
+  say('');
+  for (const w of workloads) {
+    say(`  ${w.name}: app pid ${w.app.pid}${w.ports.length ? ` on 127.0.0.1:${w.ports.join(',')}` : ''}, proxy pid ${w.proxy.pid}${w.proxy.inbound ? ` inbound ${w.proxy.inbound}` : ''}, identity ${w.identity}`);
+    for (const [svc, addr] of Object.entries(w.upstreams)) say(`      → ${svc} at http://${addr}`);
+  }
+  say(`\nstate: ${join(dir, 'state.json')}  logs: ${logDir}`);
+  if (!background) say('Ctrl-C to stop');
+  await stopRequested;
+  if (running) say('stopping…');
+  const code = await finish(true);
+  if (code === 0) say('stopped; nothing left running');
+  return code;
+}
+
+async function readyOf(admin: string): Promise<boolean> {
+  try {
+    const res = await fetch(`http://${admin}/ready`, { signal: AbortSignal.timeout(1_000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function status(): Promise<number> {
+  const { stateDir, readState, renderStatus } = await import('../../dev-cluster/local/local-state');
+  const isAlive = await isAliveFn();
+  const dir = stateDir();
+  const s = await readState(dir);
+  if (!s) {
+    process.stdout.write(`nothing running (no state in ${dir})\n`);
+    return 1;
+  }
+  const ready = new Map(await Promise.all(s.workloads.map(async (w) => [w.name, isAlive(w.proxy.pid) && (await readyOf(w.proxy.admin))] as const)));
+  process.stdout.write(renderStatus(s, isAlive, ready));
+  const healthy = isAlive(s.supervisorPid) && s.workloads.every((w) => isAlive(w.app.pid) && ready.get(w.name));
+  return healthy ? 0 : 1;
+}
+
+async function logs(args: string[]): Promise<number> {
+  const { stateDir, readState } = await import('../../dev-cluster/local/local-state');
+  const isAlive = await isAliveFn();
+  const names = args.filter((a) => !a.startsWith('-'));
+  const unknown = args.filter((a) => a.startsWith('-') && !['--proxy', '-f', '--follow'].includes(a));
+  if (names.length !== 1 || unknown.length > 0) return fail(`usage: weft local logs WORKLOAD [--proxy] [-f]${unknown.length ? ` (unknown option ${unknown[0]})` : ''}`, 2);
+  const dir = stateDir();
+  const s = await readState(dir);
+  if (!s) return fail(`nothing running (no state in ${dir})`);
+  const w = s.workloads.find((x) => x.name === names[0]);
+  if (!w) return fail(`no workload "${names[0]}" (running: ${s.workloads.map((x) => x.name).join(', ')})`);
+  const path = args.includes('--proxy') ? w.proxy.log : w.app.log;
+  const follow = args.includes('-f') || args.includes('--follow');
+  let offset = 0;
+  const pump = async (): Promise<void> => {
+    const size = await stat(path).then((st) => st.size, () => 0);
+    if (size <= offset) return;
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(size - offset);
+      await fh.read(buf, 0, buf.length, offset);
+      offset = size;
+      process.stdout.write(buf);
+    } finally {
+      await fh.close();
+    }
+  };
+  await pump();
+  if (!follow) return 0;
+  let stop = false;
+  const onSignal = (): void => void (stop = true);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  while (!stop && isAlive(s.supervisorPid)) {
+    await new Promise((r) => setTimeout(r, 200));
+    await pump();
+  }
+  await pump();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  return 0;
+}
+
+/** Stops what a state records: the supervisor first (it stops the rest), then any straggler by PID. */
+async function stopRecorded(dir: string): Promise<{ stopped: number; left: string[] }> {
+  const { readState, recordedPids } = await import('../../dev-cluster/local/local-state');
+  const isAlive = await isAliveFn();
+  const s = await readState(dir);
+  if (!s) return { stopped: 0, left: [] };
+  const pids = recordedPids(s);
+  const kill = (pid: number, sig: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // gone already
+    }
+  };
+  const waitGone = async (list: { pid: number }[], ms: number): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && list.some((p) => isAlive(p.pid))) await new Promise((r) => setTimeout(r, 50));
+  };
+  const wasAlive = pids.filter((p) => isAlive(p.pid));
+  if (isAlive(s.supervisorPid)) {
+    kill(s.supervisorPid, 'SIGTERM');
+    await waitGone([{ pid: s.supervisorPid }], 15_000);
+  }
+  const rest = pids.filter((p) => p.pid !== s.supervisorPid && isAlive(p.pid));
+  for (const p of rest) kill(p.pid, 'SIGTERM');
+  await waitGone(rest, 3_000);
+  for (const p of pids) {
+    if (isAlive(p.pid)) kill(p.pid, 'SIGKILL');
+    if (p.group) kill(-p.pid, 'SIGKILL');
+  }
+  await waitGone(pids, 2_000);
+  const left = pids.filter((p) => isAlive(p.pid)).map((p) => `${p.name} (pid ${p.pid})`);
+  if (left.length === 0) await rm(dir, { recursive: true, force: true });
+  return { stopped: wasAlive.length, left };
+}
+
+async function down(): Promise<number> {
+  const { stateDir, readState } = await import('../../dev-cluster/local/local-state');
+  const dir = stateDir();
+  if (!(await readState(dir))) {
+    process.stdout.write(`nothing running (no state in ${dir})\n`);
+    await rm(dir, { recursive: true, force: true });
+    return 0;
+  }
+  const r = await stopRecorded(dir);
+  if (r.left.length > 0) return fail(`still running after down: ${r.left.join(', ')}`);
+  process.stdout.write(`stopped ${r.stopped} process${r.stopped === 1 ? '' : 'es'}; nothing left running; removed ${dir}\n`);
+  return 0;
+}
