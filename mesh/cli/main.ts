@@ -20,6 +20,14 @@ const commands: Record<string, Command> = {
     summary: 'run a topology file as local processes with proxies: up -f FILE [--detach] | status | logs | down',
     run: async (args) => (await import('./local.command')).run(args),
   },
+  stat: {
+    summary: 'golden metrics per workload or service from the metrics API: [TARGET] [--json] [--window 1m] [--api URL]',
+    run: async (args) => (await import('./stat.command')).runStat(args),
+  },
+  edges: {
+    summary: 'who calls whom, with identities and mTLS, from the metrics API: [--json] [--api URL]',
+    run: async (args) => (await import('./stat.command')).runEdges(args),
+  },
 };
 
 function usage(): string {
