@@ -265,6 +265,8 @@ interface RawService extends Omit<TopologyService, 'backends' | 'port'> {
   node: YamlNode;
   at: string;
   backends: { workload: string; port: number | undefined; weight: number; node: YamlNode; at: string }[];
+  /** `backends:` was written (an empty list is then an error, not "the workload of the same name"). */
+  backendsGiven: boolean;
 }
 
 function parseService(c: Ctx, node: YamlNode, at: string, defaultNs: string): RawService | undefined {
@@ -289,7 +291,7 @@ function parseService(c: Ctx, node: YamlNode, at: string, defaultNs: string): Ra
   if (b && b.items.length === 0) c.error(b.node, `${at}.backends`, 'expected at least one backend');
   if (backends.length > 0 && backends.every((x) => x.weight === 0)) c.error(b!.node, `${at}.backends`, 'every weight is 0: no request could be sent');
 
-  const s: Omit<RawService, 'name'> & { name: string | undefined } = { name, namespace, port, opaque, backends, node, at, implicit: false };
+  const s: Omit<RawService, 'name'> & { name: string | undefined } = { name, namespace, port, opaque, backends, backendsGiven: b !== undefined, node, at, implicit: false };
   const r = f.get('retry');
   if (r) {
     const rat = `${at}.retry`;
@@ -373,7 +375,7 @@ export function parseTopology(text: string, fileName: string): TopologyResult {
       return;
     }
     const backends: TopologyBackend[] = [];
-    const list = s.backends.length > 0 ? s.backends : [{ workload: s.name, port: undefined, weight: 1, node: s.node, at: `${s.at}.backends` }];
+    const list = s.backendsGiven ? s.backends : [{ workload: s.name, port: undefined, weight: 1, node: s.node, at: `${s.at}.backends` }];
     for (const b of list) {
       const w = byName.get(b.workload);
       const field = s.backends.length > 0 ? `${b.at}.workload` : `${s.at}.backends`;
@@ -441,6 +443,7 @@ export function toLocalTopology(t: Topology): LocalTopology {
       for (const p of w.ports) if (p.name) env[portEnvName(p.name)] = String(p.port + r);
       const lw: LocalWorkload = {
         name,
+        workload: w.name,
         namespace: w.namespace,
         serviceAccount: w.serviceAccount,
         command: w.command[0]!,
