@@ -43,7 +43,7 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
     for (const authority of index.apply(model)) {
       const set = watches.get(authority);
       if (!set) continue;
-      const line = index.line(authority);
+      const line = Buffer.from(index.line(authority)); // encoded once for every watcher
       for (const s of set) if (!s.destroyed) s.write(line);
     }
   });
@@ -79,8 +79,9 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
     });
   });
 
+  const heartbeatBytes = Buffer.from(HEARTBEAT_LINE);
   const heartbeat = setInterval(() => {
-    for (const set of watches.values()) for (const s of set) if (!s.destroyed) s.write(HEARTBEAT_LINE);
+    for (const set of watches.values()) for (const s of set) if (!s.destroyed) s.write(heartbeatBytes);
   }, o.heartbeatMs ?? DESTINATION_HEARTBEAT_MS);
   heartbeat.unref();
 

@@ -11,6 +11,8 @@ import { formatAddr, parseAddr, type DestinationUpdate, type Discovery, type Dis
 
 /** Must match mesh/control/destination/destination-server.ts (the proxy does not import the control plane). */
 const WATCH_PATH = '/v1/watch';
+const STREAM_WINDOW_BYTES = 1 << 20;
+const SESSION_WINDOW_BYTES = 16 << 20;
 
 export interface DestinationClientOptions {
   /** The destination service, `host:port`. */
@@ -144,13 +146,18 @@ export class DestinationClient implements Discovery {
   }
 
   private connect(): void {
-    const s = http2.connect(`http://${formatAddr(this.target)}`);
+    // Large answers (a service with 1,000 endpoints is ~170 KB) must not wait on HTTP/2's 64 KiB
+    // default flow-control windows: one round trip per window would add up across watches.
+    const s = http2.connect(`http://${formatAddr(this.target)}`, { settings: { initialWindowSize: STREAM_WINDOW_BYTES } });
     this.session = s;
     this.lastDataAt = this.now();
     let lastError: Error | undefined;
     this.silenced = undefined;
     s.on('error', (err) => (lastError = err));
-    s.on('connect', () => (this.lastDataAt = this.now()));
+    s.on('connect', () => {
+      this.lastDataAt = this.now();
+      s.setLocalWindowSize(SESSION_WINDOW_BYTES);
+    });
     s.once('close', () => {
       if (this.session !== s) return;
       this.session = undefined;
@@ -185,13 +192,16 @@ export class DestinationClient implements Discovery {
         w.buffer += chunk;
         return;
       }
-      w.buffer += chunk;
+      // Only the new chunk is searched for line ends: a 170 KB answer arrives in many chunks.
+      let start = 0;
       let nl: number;
-      while ((nl = w.buffer.indexOf('\n')) >= 0) {
-        const line = w.buffer.slice(0, nl);
-        w.buffer = w.buffer.slice(nl + 1);
+      while ((nl = chunk.indexOf('\n', start)) >= 0) {
+        const line = w.buffer + chunk.slice(start, nl);
+        w.buffer = '';
+        start = nl + 1;
         if (line.trim() !== '') this.onLine(w, line);
       }
+      w.buffer += chunk.slice(start);
     });
     req.once('close', () => {
       if (w.stream !== req) return;
