@@ -16,6 +16,10 @@ const commands: Record<string, Command> = {
     summary: 'check Kubernetes manifests for mesh mistakes (docs/rules.md)',
     run: async (args) => (await import('./validate.command')).run(args),
   },
+  inject: {
+    summary: 'add weft.dev/inject: enabled to the workloads of a YAML file (or -): FILE|- [--manual]',
+    run: async (args) => (await import('./inject.command')).run(args),
+  },
   local: {
     summary: 'run a topology file as local processes with proxies: up -f FILE [--detach] | status | logs | down',
     run: async (args) => (await import('./local.command')).run(args),

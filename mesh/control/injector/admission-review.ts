@@ -4,7 +4,7 @@
  * answer. The webhook never refuses a pod: it answers `allowed: true` with a JSON patch when it
  * injects, and with the reason as a warning (shown by kubectl) when it does not.
  */
-import { ADMISSION_REVIEW_API_VERSION } from '../../config/injector-webhook';
+import { ADMISSION_REVIEW_API_VERSION } from '../../config/injector';
 import { inject } from './injector';
 import type { NamespaceLike, PodLike } from './kube-types';
 import type { MeshConfig } from './mesh-config';

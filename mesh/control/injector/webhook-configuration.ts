@@ -7,7 +7,7 @@
  */
 import { CONTROL_PLANE_PORTS } from '../../config/ports';
 import { CONTROL_PLANE_NAMESPACE } from '../../config/names';
-import { INJECTOR_WEBHOOK } from '../../config/injector-webhook';
+import { INJECTOR_WEBHOOK } from '../../config/injector';
 import { SYSTEM_NAMESPACES } from './should-inject';
 
 export interface WebhookConfigurationOptions {

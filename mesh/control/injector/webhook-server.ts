@@ -12,7 +12,7 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { INJECTOR_WEBHOOK } from '../../config/injector-webhook';
+import { INJECTOR_WEBHOOK } from '../../config/injector';
 import { parseAdmissionReview, requestNamespace, reviewPod, type AdmissionRequest, type ReviewOutcome } from './admission-review';
 import type { NamespaceLike } from './kube-types';
 import type { MeshConfig } from './mesh-config';

@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { createTrustAnchor } from '../../../../mesh/control/identity/ca';
 import { mutatingWebhookConfiguration, NAMESPACE_NAME_LABEL } from '../../../../mesh/control/injector/webhook-configuration';
 import { CONTROL_PLANE_PORTS } from '../../../../mesh/config/ports';
-import { INJECTOR_WEBHOOK } from '../../../../mesh/config/injector-webhook';
+import { INJECTOR_WEBHOOK } from '../../../../mesh/config/injector';
 
 test('defaults: Ignore, pods on CREATE, kube-system and weft excluded, no side effects, v1 reviews, CA bundle base64', async () => {
   const anchor = await createTrustAnchor();
