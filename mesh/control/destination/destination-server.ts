@@ -20,6 +20,11 @@ export interface DestinationServerOptions {
   port: number;
   source: ModelSource;
   heartbeatMs?: number;
+  /**
+   * A watch whose unsent bytes exceed this (a stalled proxy) is closed rather than buffered without
+   * bound: every answer is a full snapshot, so the proxy loses nothing by reconnecting (4 MiB).
+   */
+  maxBufferedBytes?: number;
   log?: (level: 'info' | 'warn', msg: string) => void;
 }
 
@@ -36,6 +41,15 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
   const index = new DestinationIndex();
   index.apply(o.source.current());
   const watches = new Map<string, Set<http2.ServerHttp2Stream>>();
+  const maxBuffered = o.maxBufferedBytes ?? 4 << 20;
+  const send = (s: http2.ServerHttp2Stream, bytes: Buffer): void => {
+    if (s.destroyed || s.closed) return;
+    if (s.writableLength + bytes.length > maxBuffered) {
+      o.log?.('warn', `closing a stalled watch (${s.writableLength} bytes unsent); the proxy will reconnect`);
+      return void s.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+    s.write(bytes);
+  };
   const sessions = new Set<http2.Http2Session>();
   let count = 0;
 
@@ -44,7 +58,7 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
       const set = watches.get(authority);
       if (!set) continue;
       const line = Buffer.from(index.line(authority)); // encoded once for every watcher
-      for (const s of set) if (!s.destroyed) s.write(line);
+      for (const s of set) send(s, line);
     }
   });
 
@@ -81,7 +95,7 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
 
   const heartbeatBytes = Buffer.from(HEARTBEAT_LINE);
   const heartbeat = setInterval(() => {
-    for (const set of watches.values()) for (const s of set) if (!s.destroyed) s.write(heartbeatBytes);
+    for (const set of watches.values()) for (const s of set) send(s, heartbeatBytes);
   }, o.heartbeatMs ?? DESTINATION_HEARTBEAT_MS);
   heartbeat.unref();
 

@@ -2,6 +2,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startDestinationServer, HEARTBEAT_LINE, type DestinationServer } from '../../../../mesh/control/destination/destination-server';
 import { MemoryModelSource } from '../../../../mesh/control/destination/model-source';
 import type { MeshModel, ModelService } from '../../../../mesh/control/destination/destination-model';
@@ -201,4 +203,55 @@ test('back-off doubles up to its cap with jitter in [50 %, 100 %]; watch lines a
   assert.deepEqual(parseWatchLine('{"notFound":true}'), { kind: 'notFound' });
   assert.ok('error' in (parseWatchLine('{"update":{"endpoints":[{"addr":"x"}],"profile":{}}}') as object));
   assert.ok('error' in (parseWatchLine('not json') as object));
+});
+
+test('a watch that stops reading is closed by the server instead of buffering without bound', async (t) => {
+  const big = (v: number) => model(service('voting.demo:8080', Array.from({ length: 400 }, (_, i) => 20_000 + v + i)));
+  const source = new MemoryModelSource(big(0));
+  const server = await startDestinationServer({ host: HOST, port: 0, source, maxBufferedBytes: 256 * 1024 });
+  t.after(() => server.close());
+  const s = http2.connect(`http://${HOST}:${server.port}`);
+  t.after(() => s.destroy());
+  s.on('error', () => undefined);
+  const req = s.request({ ':path': '/v1/watch?authority=voting.demo%3A8080' });
+  req.on('error', () => undefined);
+  const closed = new Promise<number>((r) => req.once('close', () => r(req.rstCode ?? -1)));
+  req.once('data', () => req.pause()); // first chunk read, then never again: the 64 KiB window fills
+  await eventually(() => server.watchCount() === 1);
+  for (let v = 1; v <= 40 && server.watchCount() === 1; v++) {
+    source.set(big(v));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const timeout = new Promise<string>((r) => setTimeout(() => r('still open'), 3_000).unref());
+  assert.equal(await Promise.race([closed, timeout]), http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  await eventually(() => server.watchCount() === 0);
+});
+
+test('service process SIGKILLed: last-known endpoints stay, the client reconnects to its successor', async (t) => {
+  const script = new URL('./destination-server.child.ts', import.meta.url);
+  const children: ChildProcess[] = [];
+  t.after(() => children.forEach((c) => c.kill('SIGKILL')));
+  const spawnServer = (port: number, endpointPorts: number[]) =>
+    new Promise<{ child: ChildProcess; port: number }>((resolve, reject) => {
+      const child = fork(fileURLToPath(script), [JSON.stringify({ port, authority: 'voting.demo:8080', ports: endpointPorts })], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      children.push(child);
+      child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
+      child.once('exit', (code) => reject(new Error(`destination child exited (${code})`)));
+    });
+  const first = await spawnServer(0, [14001]);
+  const client = new DestinationClient({ addr: `${HOST}:${first.port}`, minBackoffMs: 20, maxBackoffMs: 100 });
+  t.after(() => client.close());
+  const r = recorder();
+  client.watch('voting.demo:8080', r);
+  await r.waitFor((e) => e.kind === 'update', 10_000);
+  const gone = r.waitFor((e) => e.kind === 'error');
+  first.child.kill('SIGKILL');
+  await gone;
+  const back = r.waitFor((e) => e.kind === 'update', 10_000);
+  await spawnServer(first.port, [14001, 14002]);
+  assert.deepEqual(ports(await back), [14001, 14002]);
+  assert.deepEqual(
+    r.events.map((e) => e.kind),
+    ['update', 'error', 'update'],
+  );
 });
