@@ -1,14 +1,11 @@
 // The identity service's decision: given a CSR and a workload token, issue a leaf or refuse with a reason.
 // No I/O: the issuer material, the token verifier and the clock are passed in; the HTTPS server wraps it.
-import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { identityName, parseIdentityName } from '../../config/identity';
 import { DEFAULT_TRUST_DOMAIN } from '../../config/names';
-import { DEFAULT_LEAF_LIFETIME_MS, issueLeafForPublicKey, type KeyPairPem } from './ca';
+import { DEFAULT_LEAF_LIFETIME_MS, type KeyPairPem } from './ca';
+import { parseCsr, type ParsedCsr } from './csr';
+import { leafSignerFor } from './leaf-signer';
 import type { TokenVerifier } from './token';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 export interface CertifyRequest {
   /** PKCS#10 CSR, PEM. */
@@ -32,43 +29,34 @@ export type CertifyResult =
   | { ok: true; identity: string; certificateChainPem: string; notBefore: Date; notAfter: Date }
   | { ok: false; status: 400 | 403; code: CertifyRefusal; reason: string };
 
-const SAN_OID = '2.5.29.17';
 const MAX_CSR_LENGTH = 16_384;
 
 function refuse(status: 400 | 403, code: CertifyRefusal, reason: string): CertifyResult {
   return { ok: false, status, code, reason };
 }
 
-/** The CSR's key and requested identity, or why it is not acceptable (before its signature is checked). */
-function readCsr(csrPem: string): { csr: x509.Pkcs10CertificateRequest; name: string } | { reason: string; code: CertifyRefusal } {
+/** The CSR and its one requested name, or why it is not acceptable (before its signature is checked). */
+function readCsr(csrPem: string): { csr: ParsedCsr; name: string } | { reason: string } {
   if (typeof csrPem !== 'string' || !csrPem.includes('-----BEGIN CERTIFICATE REQUEST-----')) {
-    return { code: 'bad-csr', reason: 'csr is not a PEM certificate request' };
+    return { reason: 'csr is not a PEM certificate request' };
   }
-  if (csrPem.length > MAX_CSR_LENGTH) return { code: 'bad-csr', reason: 'csr is too large' };
-  let csr: x509.Pkcs10CertificateRequest;
+  if (csrPem.length > MAX_CSR_LENGTH) return { reason: 'csr is too large' };
+  let csr: ParsedCsr;
   try {
-    csr = new x509.Pkcs10CertificateRequest(csrPem);
+    csr = parseCsr(csrPem);
   } catch (err) {
-    return { code: 'bad-csr', reason: `csr cannot be parsed (${(err as Error).message})` };
+    return { reason: `csr cannot be parsed (${(err as Error).message})` };
   }
-  const alg = csr.publicKey.algorithm as EcKeyAlgorithm;
-  if (alg.name !== 'ECDSA' || alg.namedCurve !== 'P-256') {
-    const what = alg.namedCurve ? `${alg.name} ${alg.namedCurve}` : alg.name;
-    return { code: 'bad-csr', reason: `csr key must be ECDSA P-256, got ${what}` };
+  if (csr.keyType !== 'ec' || csr.namedCurve !== 'prime256v1') {
+    const what = csr.namedCurve ? `${csr.keyType} ${csr.namedCurve}` : csr.keyType;
+    return { reason: `csr key must be ECDSA P-256, got ${what}` };
   }
-  const sans = csr.extensions.filter((e) => e.type === SAN_OID);
-  if (sans.length !== 1) return { code: 'bad-csr', reason: 'csr must carry exactly one subjectAltName extension' };
-  let names: { type: string; value: string }[];
-  try {
-    names = new x509.SubjectAlternativeNameExtension(sans[0]!.rawData).names.items.map((n) => ({ type: n.type, value: n.value }));
-  } catch (err) {
-    return { code: 'bad-csr', reason: `csr subjectAltName cannot be parsed (${(err as Error).message})` };
+  if (csr.sanExtensions !== 1) return { reason: 'csr must carry exactly one subjectAltName extension' };
+  if (csr.names.length !== 1 || csr.names[0]!.type !== 'dns') {
+    const got = csr.names.map((n) => `${n.type}:${n.value}`).join(', ') || 'none';
+    return { reason: `csr must name exactly one DNS subjectAltName (got ${got})` };
   }
-  if (names.length !== 1 || names[0]!.type !== 'dns') {
-    const got = names.map((n) => `${n.type}:${n.value}`).join(', ') || 'none';
-    return { code: 'bad-csr', reason: `csr must name exactly one DNS subjectAltName (got ${got})` };
-  }
-  return { csr, name: names[0]!.value };
+  return { csr, name: csr.names[0]!.value };
 }
 
 /**
@@ -84,7 +72,7 @@ export async function certify(
   opts: CertifyOptions = {},
 ): Promise<CertifyResult> {
   const read = readCsr(req.csrPem);
-  if ('reason' in read) return refuse(400, read.code, read.reason);
+  if ('reason' in read) return refuse(400, 'bad-csr', read.reason);
   const trustDomain = opts.trustDomain ?? DEFAULT_TRUST_DOMAIN;
   const wanted = parseIdentityName(read.name);
   if (!wanted) {
@@ -100,16 +88,7 @@ export async function certify(
     const proven = identityName({ serviceAccount: verdict.serviceAccount, namespace: verdict.namespace, trustDomain });
     return refuse(403, 'identity-mismatch', `csr asks for ${read.name} but the token is for ServiceAccount ${verdict.namespace}/${verdict.serviceAccount} (${proven})`);
   }
-  let signed: boolean;
-  try {
-    signed = await read.csr.verify();
-  } catch {
-    signed = false;
-  }
-  if (!signed) return refuse(400, 'bad-csr', 'csr self-signature does not verify');
-  const chain = await issueLeafForPublicKey(issuer, read.name, read.csr.publicKey, {
-    lifetimeMs: opts.leafLifetimeMs ?? DEFAULT_LEAF_LIFETIME_MS,
-    now: () => req.now,
-  });
-  return { ok: true, identity: read.name, certificateChainPem: chain.certPem, notBefore: chain.notBefore, notAfter: chain.notAfter };
+  if (!read.csr.signatureValid()) return refuse(400, 'bad-csr', 'csr self-signature does not verify (or is not ECDSA-SHA256)');
+  const leaf = leafSignerFor(issuer).sign(read.name, read.csr.spkiDer, req.now, opts.leafLifetimeMs ?? DEFAULT_LEAF_LIFETIME_MS);
+  return { ok: true, identity: read.name, certificateChainPem: leaf.chainPem, notBefore: leaf.notBefore, notAfter: leaf.notAfter };
 }

@@ -99,10 +99,10 @@ test('CSRs that are not one P-256 key with exactly one Weft DNS SAN are refused 
   const ca = await caP;
   const cases: [string, RegExp, string][] = [
     ['not a csr', /not a PEM certificate request/, 'bad-csr'],
-    [await csrWith({ alg: 'rsa', names: [{ type: 'dns', value: WEB }] }), /must be ECDSA P-256, got RSASSA-PKCS1-v1_5/, 'bad-csr'],
+    [await csrWith({ alg: 'rsa', names: [{ type: 'dns', value: WEB }] }), /must be ECDSA P-256, got rsa/, 'bad-csr'],
     [await csrWith({}), /exactly one subjectAltName extension/, 'bad-csr'],
     [await csrWith({ names: [{ type: 'dns', value: WEB }, { type: 'dns', value: 'other.example' }] }), /exactly one DNS subjectAltName/, 'bad-csr'],
-    [await csrWith({ names: [{ type: 'url', value: 'spiffe://cluster.local/ns/emojivoto/sa/web' }] }), /exactly one DNS subjectAltName \(got url:/, 'bad-csr'],
+    [await csrWith({ names: [{ type: 'url', value: 'spiffe://cluster.local/ns/emojivoto/sa/web' }] }), /exactly one DNS subjectAltName \(got uri:spiffe:/, 'bad-csr'],
     [await csrWith({ names: [{ type: 'dns', value: 'web.example.com' }] }), /is not a Weft identity/, 'bad-identity'],
   ];
   for (const [csrPem, reason, code] of cases) {
@@ -125,5 +125,5 @@ test('a CSR whose self-signature does not match its key is refused', async () =>
   // Carries a's public key but is signed with b's private key: whoever sent it does not hold a's key.
   const csrPem = await csrWith({ keys: { publicKey: a.publicKey, privateKey: b.privateKey }, names: [{ type: 'dns', value: WEB }] });
   const r = await certify({ csrPem, token: webToken, now: NOW }, ca.issuer, verifier);
-  assert.deepEqual(!r.ok && [r.status, r.code, r.reason], [400, 'bad-csr', 'csr self-signature does not verify']);
+  assert.deepEqual(!r.ok && [r.status, r.code, r.reason], [400, 'bad-csr', 'csr self-signature does not verify (or is not ECDSA-SHA256)']);
 });
