@@ -7,7 +7,7 @@
  */
 import http2 from 'node:http2';
 import { parseAddr } from '../../proxy/discovery/discovery';
-import { DestinationIndex } from './destination-model';
+import { DestinationIndex, type MeshModel } from './destination-model';
 import type { ModelSource } from './model-source';
 
 export const DESTINATION_WATCH_PATH = '/v1/watch';
@@ -53,13 +53,23 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
   const sessions = new Set<http2.Http2Session>();
   let count = 0;
 
+  // Changes that arrive together (an informer's burst, a rolling restart) are applied once, on the
+  // next turn of the event loop: proxies get the latest answer, not every intermediate one.
+  let pending: MeshModel | undefined;
+  let flush: NodeJS.Immediate | undefined;
   const unsubscribe = o.source.subscribe((model) => {
-    for (const authority of index.apply(model)) {
-      const set = watches.get(authority);
-      if (!set) continue;
-      const line = Buffer.from(index.line(authority)); // encoded once for every watcher
-      for (const s of set) send(s, line);
-    }
+    pending = model;
+    flush ??= setImmediate(() => {
+      flush = undefined;
+      const m = pending!;
+      pending = undefined;
+      for (const authority of index.apply(m)) {
+        const set = watches.get(authority);
+        if (!set) continue;
+        const line = Buffer.from(index.line(authority)); // encoded once for every watcher
+        for (const s of set) send(s, line);
+      }
+    });
   });
 
   const server = http2.createServer({ settings: { maxConcurrentStreams: 10_000 } });
@@ -118,6 +128,7 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
     close() {
       closing ??= new Promise<void>((resolve) => {
         unsubscribe();
+        if (flush) clearImmediate(flush);
         clearInterval(heartbeat);
         server.close(() => resolve());
         for (const s of sessions) s.destroy();

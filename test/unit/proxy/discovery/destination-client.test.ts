@@ -255,3 +255,14 @@ test('service process SIGKILLed: last-known endpoints stay, the client reconnect
     ['update', 'error', 'update'],
   );
 });
+
+test('changes made together reach the client as one update with the latest endpoints', async (t) => {
+  const { client, source } = await setup(t, model(service('voting.demo:8080', [14001])));
+  const r = recorder();
+  client.watch('voting.demo:8080', r);
+  await r.waitFor((e) => e.kind === 'update');
+  for (const p of [14002, 14003, 14004]) source.set(model(service('voting.demo:8080', [p])));
+  assert.deepEqual(ports(await r.waitFor((e) => e.kind === 'update')), [14004]);
+  await new Promise((res) => setTimeout(res, 100));
+  assert.equal(r.events.length, 2);
+});
