@@ -182,7 +182,22 @@ services:
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already running \(supervisor pid \d+/);
 
+    // logs -f keeps printing new lines and ends by itself when the run is stopped.
+    const follow = spawn(process.execPath, [BIN, 'local', 'logs', 'client', '-f'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    follow.stdout.setEncoding('utf8').on('data', (c: string) => (followed += c));
+    const followExit = new Promise<number | null>((r) => follow.once('exit', (code) => r(code)));
+    const until = async (cond: () => boolean): Promise<void> => {
+      const end = Date.now() + 10_000;
+      while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    };
+    await until(() => followed.length > 0);
+    const seen = followed.length;
+    await until(() => followed.length > seen);
+    assert.ok(followed.length > seen && seen > 0, 'new lines arrive while following');
+
     const downRes = await weft(['local', 'down'], env);
+    assert.equal(await followExit, 0, 'logs -f ends when the supervisor is gone');
     assert.equal(downRes.code, 0, downRes.stderr);
     assert.match(downRes.stdout, /nothing left running/);
     assert.deepEqual(pids.filter(alive), [], 'every recorded PID is gone');
