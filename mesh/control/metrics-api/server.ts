@@ -1,5 +1,6 @@
 /**
- * The metrics API server: scrapes the proxies of the inventory every few seconds and answers
+ * The metrics API server: scrapes the proxies of the inventory every few seconds (or, given a
+ * Prometheus URL, asks that Prometheus instead: prometheus-source.ts) and answers
  * JSON: GET /api/v1/stat?namespace=&kind=workload|service&name=&window=1m, GET /api/v1/edges?namespace=&window=,
  * GET /healthz. Every error is JSON `{ "error": message }`. Thin: the numbers come from aggregate.ts.
  */
@@ -9,6 +10,7 @@ import { CONTROL_PLANE_PORTS } from '../../config/ports';
 import { DEFAULT_SCRAPE_INTERVAL_MS, MAX_STAT_WINDOW_MS, METRICS_API_PATHS } from '../../config/metrics-api';
 import { edges, podKey, statRows, type ScrapeTarget } from './aggregate';
 import { parseStatParams, parseWindow, type EdgesResponse, type ErrorResponse, type StatResponse } from './api-query';
+import { queryPrometheusWindows } from './prometheus-source';
 import { ScrapeRing, type WindowIncrease } from './scrape-window';
 import { Scraper } from './scraper';
 
@@ -24,6 +26,8 @@ export interface MetricsApiOptions {
   autoScrape?: boolean;
   /** Clock in ms (tests); default Date.now. */
   now?: () => number;
+  /** Ask this Prometheus (which scrapes the proxies) instead of scraping them here. */
+  prometheusUrl?: string;
 }
 
 export interface MetricsApi {
@@ -40,7 +44,8 @@ export async function startMetricsApi(opts: MetricsApiOptions): Promise<MetricsA
   const scraper = new Scraper({ ring, now, timeoutMs: opts.scrapeTimeoutMs });
   const scrapeNow = (): Promise<void> => scraper.scrapeAll(opts.targets());
 
-  const windows = (targets: readonly ScrapeTarget[], windowMs: number): Map<string, WindowIncrease | undefined> => {
+  const windows = async (targets: readonly ScrapeTarget[], windowMs: number): Promise<Map<string, WindowIncrease | undefined>> => {
+    if (opts.prometheusUrl) return queryPrometheusWindows(opts.prometheusUrl, targets, windowMs);
     const t = now();
     return new Map(targets.map((x) => [podKey(x), ring.window(podKey(x), t, windowMs)]));
   };
@@ -52,7 +57,7 @@ export async function startMetricsApi(opts: MetricsApiOptions): Promise<MetricsA
     res.end(text);
   };
 
-  const server = http.createServer((req, res) => {
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://metrics-api');
     const route = Object.values(METRICS_API_PATHS).find((p) => p === url.pathname);
     if (!route) return send(res, 404, { error: `no such endpoint ${url.pathname}; try ${METRICS_API_PATHS.stat} or ${METRICS_API_PATHS.edges}` });
@@ -64,17 +69,18 @@ export async function startMetricsApi(opts: MetricsApiOptions): Promise<MetricsA
       if (route === METRICS_API_PATHS.stat) {
         const p = parseStatParams(url.searchParams);
         if (!p.ok) return send(res, 400, { error: p.error });
-        const rows = statRows(targets, windows(targets, p.windowMs), p.query);
+        const rows = statRows(targets, await windows(targets, p.windowMs), p.query);
         return send(res, 200, { kind: p.query.kind, namespace, windowMs: p.windowMs, rows, scrapeErrors: scrapeErrors() });
       }
       const w = parseWindow(url.searchParams.get('window'));
       if (!w.ok) return send(res, 400, { error: w.error });
-      const list = edges(targets, windows(targets, w.ms), namespace ?? undefined);
+      const list = edges(targets, await windows(targets, w.ms), namespace ?? undefined);
       return send(res, 200, { namespace, windowMs: w.ms, edges: list, scrapeErrors: scrapeErrors() });
     } catch (err) {
-      return send(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      return send(res, opts.prometheusUrl ? 502 : 500, { error: err instanceof Error ? err.message : String(err) });
     }
-  });
+  };
+  const server = http.createServer((req, res) => void handle(req, res));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -88,7 +94,7 @@ export async function startMetricsApi(opts: MetricsApiOptions): Promise<MetricsA
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let inFlight: Promise<void> = Promise.resolve();
-  if (opts.autoScrape !== false) {
+  if (opts.autoScrape !== false && !opts.prometheusUrl) {
     const tick = (): void => {
       inFlight = scrapeNow().finally(() => {
         if (!closed) timer = setTimeout(tick, opts.scrapeIntervalMs ?? DEFAULT_SCRAPE_INTERVAL_MS);
