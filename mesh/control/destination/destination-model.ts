@@ -7,7 +7,7 @@
 import { ANNOTATIONS, LINKERD_ANNOTATIONS } from '../../config/annotations';
 import { DEFAULT_OPAQUE_PORTS } from '../../config/names';
 import { PROXY_DEFAULTS } from '../../config/proxy-defaults';
-import { parseAddr, type DestinationProfile, type DestinationUpdate, type Endpoint, type RetryPolicy, type SocketAddr, type WeightedBackend } from '../../proxy/discovery/discovery';
+import { parseAddr, type DestinationProfile, type DestinationUpdate, type Endpoint, type RetryPolicy, type SocketAddr, type Timeouts, type WeightedBackend } from '../../proxy/discovery/discovery';
 import { parseDuration } from '../../proxy/reliability/retry-policy';
 
 export interface ModelEndpoint {
@@ -19,6 +19,8 @@ export interface ModelEndpoint {
   targetPort?: number;
   /** `config.weft.dev/opaque-ports` of the pod, already parsed; absent = the defaults. */
   opaquePorts?: readonly number[];
+  /** A hint already decided by the source (the local topology); wins over the port lists. */
+  protocolHint?: 'h2' | 'opaque';
   /** `dst_*` labels of this endpoint (pod, deployment, serviceaccount…). */
   labels: Record<string, string>;
 }
@@ -43,6 +45,12 @@ export interface ModelService {
   /** The Service's annotations: `retry.weft.dev/*`, `timeout.weft.dev/*` (Linkerd's keys too). */
   annotations?: Record<string, string>;
   route?: ModelRoute;
+  /** Settings already decided by the source (the local topology file): each wins over annotations. */
+  opaque?: boolean;
+  retry?: RetryPolicy;
+  timeouts?: Timeouts;
+  /** Profile `dst_*` labels; default `{ service: name, namespace }`. */
+  labels?: Record<string, string>;
 }
 
 export interface MeshModel {
@@ -115,24 +123,28 @@ export function resolveService(svc: ModelService): DestinationUpdate {
     const out: Endpoint = { addr: { host: ep.addr.host, port: ep.addr.port }, labels: { ...ep.labels } };
     if (ep.identity !== undefined) out.identity = ep.identity;
     if (ep.targetPort !== undefined) out.targetPort = ep.targetPort;
-    const hint = protocolHint(svc, ep, servicePort);
+    const hint = ep.protocolHint ?? protocolHint(svc, ep, servicePort);
     if (hint) out.protocolHint = hint;
     return out;
   });
   const profile: DestinationProfile = {
-    opaque: (svc.opaquePorts ?? DEFAULT_OPAQUE_PORTS).includes(servicePort) || OPAQUE_PROTOCOLS.has(svc.appProtocol?.toLowerCase() ?? ''),
+    opaque: svc.opaque ?? ((svc.opaquePorts ?? DEFAULT_OPAQUE_PORTS).includes(servicePort) || OPAQUE_PROTOCOLS.has(svc.appProtocol?.toLowerCase() ?? '')),
     timeouts: {},
-    labels: { service: svc.name, namespace: svc.namespace },
+    labels: svc.labels ? { ...svc.labels } : { service: svc.name, namespace: svc.namespace },
   };
-  const retry = retryPolicy(svc);
+  const retry = svc.retry ? { ...svc.retry, http: [...svc.retry.http], grpc: [...svc.retry.grpc] } : retryPolicy(svc);
   if (retry) profile.retry = retry;
   const t = profile.timeouts;
   const req = durationMs(svc.route?.timeouts?.request) ?? durationMs(annotation(svc, ANNOTATIONS.timeoutRequest, LINKERD_ANNOTATIONS.timeoutRequest));
   const resp = durationMs(svc.route?.timeouts?.backendRequest) ?? durationMs(annotation(svc, ANNOTATIONS.timeoutResponse, LINKERD_ANNOTATIONS.timeoutResponse));
   const idle = durationMs(annotation(svc, ANNOTATIONS.timeoutIdle, LINKERD_ANNOTATIONS.timeoutIdle));
-  if (req !== undefined) t.requestMs = req;
-  if (resp !== undefined) t.responseMs = resp;
-  if (idle !== undefined) t.idleMs = idle;
+  const given = svc.timeouts ?? {};
+  if (given.requestMs) t.requestMs = given.requestMs;
+  if (given.responseMs) t.responseMs = given.responseMs;
+  if (given.idleMs) t.idleMs = given.idleMs;
+  if (req !== undefined) t.requestMs ??= req;
+  if (resp !== undefined) t.responseMs ??= resp;
+  if (idle !== undefined) t.idleMs ??= idle;
   const backends = svc.route?.backends.filter((b) => parseAddr(b.authority) && b.weight >= 0);
   if (backends && backends.length > 0 && backends.some((b) => b.weight > 0)) profile.backends = backends.map((b) => ({ authority: b.authority, weight: b.weight }));
   return { endpoints, profile };

@@ -1,68 +1,78 @@
 /**
- * The local mode's model source: the runner's topology (dev-cluster/local/local-mesh.ts) plus what
- * it learned while starting (each served workload's proxy inbound address, identity and app port)
- * become one service per served authority, its endpoint the workload's proxy. Settings the
- * topology has no field for yet (opaque ports, appProtocol, retry/timeout annotations, HTTPRoute
- * splits) come in `extras`, keyed by authority.
+ * The local mode's model source: the runner's topology (dev-cluster/local/local-mesh.ts) and what it
+ * learned while starting, its `ServedEndpoint`s (each replica's proxy inbound, identity, app port),
+ * become the mesh model: one service per served authority (its replicas as endpoints) and one per
+ * route (a single backend's endpoints, or a weighted split, with its retries and timeouts). The
+ * answers are the ones `destinationDocument` writes to the destination file, so a proxy sees the
+ * same thing from either source.
  */
-import type { LocalTopology, LocalWorkload, RunningWorkload } from '../../../dev-cluster/local/local-mesh';
-import type { SocketAddr } from '../../proxy/discovery/discovery';
-import type { MeshModel, ModelRoute, ModelService } from './destination-model';
+import type { LocalRoute, LocalTopology, RunningWorkload, ServedEndpoint } from '../../../dev-cluster/local/local-mesh';
+import type { MeshModel, ModelEndpoint, ModelService } from './destination-model';
 import type { ModelSource } from './model-source';
 
-/** One served workload as the runner started it. */
-export interface LocalServed {
-  workload: LocalWorkload;
-  identity: string;
-  /** Its proxy's inbound listener. */
-  inbound: SocketAddr;
-  appPort: number;
+/** The served endpoints of a running local mesh: one per replica and port, as the runner lists them. */
+export function servedFromRunning(running: readonly RunningWorkload[]): ServedEndpoint[] {
+  return running.flatMap((r) => {
+    const inbound = r.proxy.inbound;
+    if (!inbound) return [];
+    return r.ports.map((port) => {
+      const s: ServedEndpoint = { authority: port.authority, name: r.workload.name, workload: r.workload.workload ?? r.workload.name, serviceAccount: r.workload.serviceAccount, inbound, identity: r.identity, appPort: port.appPort };
+      if (port.protocolHint) s.protocolHint = port.protocolHint;
+      return s;
+    });
+  });
 }
 
-export interface LocalServiceExtras {
-  opaquePorts?: number[];
-  appProtocol?: string;
-  annotations?: Record<string, string>;
-  route?: ModelRoute;
+function endpointOf(s: ServedEndpoint): ModelEndpoint {
+  const ep: ModelEndpoint = { addr: { host: s.inbound.host, port: s.inbound.port }, identity: s.identity, targetPort: s.appPort, labels: { pod: s.name, serviceaccount: s.serviceAccount ?? s.name } };
+  if (s.protocolHint) ep.protocolHint = s.protocolHint;
+  return ep;
 }
 
-/** The served workloads of a running local mesh (those with a service and an inbound listener). */
-export function servedFromRunning(running: readonly RunningWorkload[]): LocalServed[] {
-  return running.flatMap((r) => (r.workload.serves && r.proxy.inbound && r.appPort !== undefined ? [{ workload: r.workload, identity: r.identity, inbound: r.proxy.inbound, appPort: r.appPort }] : []));
+function routeService(namespace: string, r: LocalRoute, byAuthority: ReadonlyMap<string, ServedEndpoint[]>): ModelService {
+  const single = r.backends.length === 1;
+  const svc: ModelService = {
+    authority: r.authority,
+    name: r.labels?.['service'] ?? r.authority.split('.')[0]!,
+    namespace,
+    endpoints: single ? (byAuthority.get(r.backends[0]!.authority) ?? []).map(endpointOf) : [],
+    // The topology decided opacity, retries and timeouts: no defaults or annotations apply.
+    opaque: r.opaque === true,
+    opaquePorts: [],
+    labels: { ...(r.labels ?? {}) },
+  };
+  if (!single) svc.route = { backends: r.backends.map((b) => ({ authority: b.authority, weight: b.weight })) };
+  if (r.retry) svc.retry = r.retry;
+  if (r.timeouts) svc.timeouts = r.timeouts;
+  return svc;
 }
 
-/** Pure: the mesh model of a local topology. Served workloads not (or no longer) running have no endpoint. */
-export function modelFromLocalTopology(t: LocalTopology, served: readonly LocalServed[], extras: Readonly<Record<string, LocalServiceExtras>> = {}): MeshModel {
-  const services: ModelService[] = [];
-  for (const w of t.workloads) {
-    if (!w.serves) continue;
-    const ep = served.filter((s) => s.workload.name === w.name);
-    const x = extras[w.serves] ?? {};
-    const svc: ModelService = {
-      authority: w.serves,
-      name: w.name,
-      namespace: t.namespace,
-      endpoints: ep.map((s) => ({ addr: s.inbound, identity: s.identity, targetPort: s.appPort, labels: { pod: w.name, serviceaccount: w.serviceAccount } })),
-    };
-    if (x.opaquePorts) svc.opaquePorts = x.opaquePorts;
-    if (x.appProtocol) svc.appProtocol = x.appProtocol;
-    if (x.annotations) svc.annotations = x.annotations;
-    if (x.route) svc.route = x.route;
-    services.push(svc);
-  }
+/** Pure: the mesh model of a local topology and its served endpoints. Routes whose backends are not running have no endpoints. */
+export function modelFromLocalTopology(t: LocalTopology, served: readonly ServedEndpoint[]): MeshModel {
+  const byAuthority = new Map<string, ServedEndpoint[]>();
+  for (const s of served) byAuthority.set(s.authority, [...(byAuthority.get(s.authority) ?? []), s]);
+  const services: ModelService[] = [...byAuthority].map(([authority, list]) => ({
+    authority,
+    name: list[0]!.workload ?? list[0]!.name,
+    namespace: t.namespace,
+    endpoints: list.map(endpointOf),
+    opaque: list.some((s) => s.protocolHint === 'opaque'),
+    opaquePorts: [],
+  }));
+  for (const r of t.routes ?? []) services.push(routeService(t.namespace, r, byAuthority));
   return { services };
 }
 
+/** Follows the local runner: `setServed` when replicas start, restart (new ports) or stop. */
 export class LocalTopologySource implements ModelSource {
   private readonly listeners = new Set<(model: MeshModel) => void>();
   private model: MeshModel;
 
   constructor(
     private topology: LocalTopology,
-    private served: readonly LocalServed[] = [],
-    private extras: Readonly<Record<string, LocalServiceExtras>> = {},
+    private served: readonly ServedEndpoint[] = [],
   ) {
-    this.model = modelFromLocalTopology(topology, served, extras);
+    this.model = modelFromLocalTopology(topology, served);
   }
 
   current(): MeshModel {
@@ -74,20 +84,18 @@ export class LocalTopologySource implements ModelSource {
     return () => void this.listeners.delete(listener);
   }
 
-  /** The runner started, restarted or lost workloads: the new set of served workloads. */
-  setServed(served: readonly LocalServed[]): void {
+  setServed(served: readonly ServedEndpoint[]): void {
     this.served = served;
     this.rebuild();
   }
 
-  setTopology(topology: LocalTopology, extras: Readonly<Record<string, LocalServiceExtras>> = this.extras): void {
+  setTopology(topology: LocalTopology): void {
     this.topology = topology;
-    this.extras = extras;
     this.rebuild();
   }
 
   private rebuild(): void {
-    this.model = modelFromLocalTopology(this.topology, this.served, this.extras);
+    this.model = modelFromLocalTopology(this.topology, this.served);
     for (const l of [...this.listeners]) l(this.model);
   }
 }

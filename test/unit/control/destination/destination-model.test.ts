@@ -111,3 +111,22 @@ test('DestinationIndex reports exactly the authorities whose answer changed, add
   assert.deepEqual(JSON.parse(ix.line('voting.demo:8080')), { update: resolveService(moved) });
   assert.equal(ix.size, 1);
 });
+
+test('settings decided by the source win over annotations and port lists', () => {
+  const u = resolveService(
+    svc({
+      authority: 'db.demo:3306',
+      opaque: false,
+      retry: { limit: 2, http: ['503'], grpc: ['unavailable'], timeoutMs: 100 },
+      timeouts: { requestMs: 7_000, responseMs: 0 },
+      labels: { service: 'db-route' },
+      annotations: { [ANNOTATIONS.retryLimit]: '9', [ANNOTATIONS.timeoutRequest]: '1s', [ANNOTATIONS.timeoutIdle]: '3s' },
+      endpoints: [{ addr: { host: '127.0.0.1', port: 1 }, targetPort: 3306, protocolHint: 'h2', labels: {} }],
+    }),
+  );
+  assert.equal(u.profile.opaque, false);
+  assert.deepEqual(u.profile.retry, { limit: 2, http: ['503'], grpc: ['unavailable'], timeoutMs: 100 });
+  assert.deepEqual(u.profile.timeouts, { requestMs: 7_000, idleMs: 3_000 });
+  assert.deepEqual(u.profile.labels, { service: 'db-route' });
+  assert.equal(u.endpoints[0]!.protocolHint, 'h2');
+});
