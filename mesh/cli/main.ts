@@ -32,6 +32,10 @@ const commands: Record<string, Command> = {
     summary: 'who calls whom, with identities and mTLS, from the metrics API: [--json] [--api URL]',
     run: async (args) => (await import('./stat.command')).runEdges(args),
   },
+  identity: {
+    summary: 'run the identity service (issues proxy certificates): --trust-anchors --issuer-cert --issuer-key --token-secret-file',
+    run: async (args) => (await import('./identity.command')).run(args),
+  },
 };
 
 function usage(): string {

@@ -37,6 +37,8 @@ export interface IdentityServer {
   /** https://host:port */
   url: string;
   registry: prom.Registry;
+  /** Swaps the service's own TLS certificate live (open connections keep the old one). */
+  setServerCert(cert: KeyPairPem): void;
   close(): Promise<void>;
 }
 
@@ -122,8 +124,9 @@ export async function startIdentityServer(opts: IdentityServerOptions): Promise<
     answer(200, 'ok', { certificateChain: result.certificateChainPem, notAfter: result.notAfter.toISOString() });
   };
 
+  const tlsOptions = (c: KeyPairPem): https.ServerOptions => ({ key: c.keyPem, cert: c.certPem, minVersion: 'TLSv1.3' });
   const server = https.createServer(
-    { key: opts.serverCert.keyPem, cert: opts.serverCert.certPem, minVersion: 'TLSv1.3' },
+    tlsOptions(opts.serverCert),
     (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path === CERTIFY_PATH) {
@@ -159,6 +162,8 @@ export async function startIdentityServer(opts: IdentityServerOptions): Promise<
     port,
     url: `https://${host}:${port}`,
     registry,
+    // setSecureContext resets every option left out: pass the full set, and keep the ticket keys.
+    setServerCert: (c) => server.setSecureContext({ ...tlsOptions(c), ticketKeys: server.getTicketKeys() }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
