@@ -5,6 +5,7 @@
  * it decides nothing beyond "stop what was started".
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface ExitInfo {
   code: number | null;
@@ -58,13 +59,22 @@ function trySignal(target: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** True while a process with this PID exists (signal 0 probes without signalling). */
+/**
+ * True while a process with this PID exists (signal 0 probes without signalling) and is not a
+ * zombie: a dead process that its parent (often PID 1, for a detached supervisor) has not reaped
+ * yet still answers signal 0, but it runs nothing.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // No /proc (not Linux), or it exited just now: signal 0 said it was there.
   }
 }
 

@@ -40,13 +40,19 @@ function weft(args: string[], env: Record<string, string>, timeoutMs = 60_000): 
   });
 }
 
+/** Running: signal 0 answers and /proc does not show a zombie (an exited, unreaped process). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
+}
+
+async function waitGone(pid: number, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** PIDs of processes whose command line or environment mentions `marker` (the test's temp dir). */
@@ -228,6 +234,30 @@ test('foreground up: Ctrl-C (SIGINT) stops everything and removes the state', { 
     assert.equal(await exited, 0, out);
     assert.match(out, /stopped; nothing left running/);
     assert.deepEqual(pids.filter(alive), []);
+    assert.deepEqual(await waitNoneLeft(dir), []);
+    assert.equal(existsSync(env.WEFT_STATE_DIR), false);
+  });
+});
+
+test('the supervisor killed with SIGKILL: status says so, down still ends every recorded process', { timeout: 60_000 }, async () => {
+  await withDir(async (dir, env) => {
+    const port = await freePorts();
+    const file = join(dir, 'topology.yaml');
+    await writeFile(file, `workloads:\n  - name: api\n    command: [node, -e, ${JSON.stringify(server('api'))}]\n    ports: [{ port: ${port} }]\n  - name: client\n    command: [node, -e, ${JSON.stringify(CLIENT)}]\n    upstreams: [api]\n`);
+    const upRes = await weft(['local', 'up', '-f', file, '--detach'], env);
+    assert.equal(upRes.code, 0, upRes.stderr);
+    const state = JSON.parse(readFileSync(join(env.WEFT_STATE_DIR, 'state.json'), 'utf8')) as { supervisorPid: number; workloads: { app: { pid: number }; proxy: { pid: number } }[] };
+    const apps = state.workloads.map((w) => w.app.pid);
+    process.kill(state.supervisorPid, 'SIGKILL');
+    await waitGone(state.supervisorPid);
+    const st = await weft(['local', 'status'], env);
+    assert.equal(st.code, 1);
+    assert.match(st.stdout, /supervisor pid \d+ NOT RUNNING/);
+    // A silent app outlives its supervisor (one that writes dies of EPIPE): only down can end it.
+    assert.ok(alive(apps[0]!), 'api (silent after start) is still running');
+    const downRes = await weft(['local', 'down'], env);
+    assert.equal(downRes.code, 0, downRes.stderr);
+    assert.deepEqual(apps.filter(alive), []);
     assert.deepEqual(await waitNoneLeft(dir), []);
     assert.equal(existsSync(env.WEFT_STATE_DIR), false);
   });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { formatTopologyError, parseTopology, replicaNames, toLocalTopology, type Topology } from '../../../dev-cluster/local/topology-file';
 import { checkTopology, destinationDocument } from '../../../dev-cluster/local/local-mesh';
 import { parseDestinationFile } from '../../../mesh/proxy/discovery/static-file';
+import { readFileSync } from 'node:fs';
 
 const GOOD = `namespace: shop
 workloads:
@@ -257,4 +258,13 @@ services:
 
 test('a key given twice is an error, not silently the last one', () => {
   assert.deepEqual(errorsOf('workloads:\n  - name: a\n    name: b\n    command: [x]\n'), ['3: workloads[0].name: given twice']);
+});
+
+test('the example in docs/local-mode.md parses and runs through the runner checks', () => {
+  const md = readFileSync(new URL('../../../docs/local-mode.md', import.meta.url), 'utf8');
+  const example = /```yaml\n# topology.yaml\n([\s\S]*?)```/.exec(md);
+  assert.ok(example, 'the example block');
+  const t = good(example[1]!);
+  assert.deepEqual(t.workloads.map((w) => w.name), ['api', 'api-canary', 'cache', 'web']);
+  assert.deepEqual(checkTopology(toLocalTopology(t)), []);
 });
