@@ -7,6 +7,7 @@
  * same thing from either source.
  */
 import type { LocalRoute, LocalTopology, RunningWorkload, ServedEndpoint } from '../../../dev-cluster/local/local-mesh';
+import { identityName } from '../../config/identity';
 import type { MeshModel, ModelEndpoint, ModelService } from './destination-model';
 import type { ModelSource } from './model-source';
 
@@ -21,6 +22,31 @@ export function servedFromRunning(running: readonly RunningWorkload[]): ServedEn
       return s;
     });
   });
+}
+
+/**
+ * The served endpoints a topology implies on its own, without a runner: workloads with a fixed
+ * `inboundPort` (their proxy listens on 127.0.0.1 there) and their identity from the ServiceAccount.
+ * Workloads without one are listed in `skipped` (their inbound port is known only once started).
+ */
+export function servedFromTopology(t: LocalTopology): { served: ServedEndpoint[]; skipped: string[] } {
+  const served: ServedEndpoint[] = [];
+  const skipped: string[] = [];
+  for (const w of t.workloads) {
+    const ports = w.ports ?? [];
+    if (ports.length === 0) continue;
+    if (!w.inboundPort) {
+      skipped.push(w.name);
+      continue;
+    }
+    const identity = identityName({ serviceAccount: w.serviceAccount, namespace: w.namespace ?? t.namespace });
+    for (const p of ports) {
+      const s: ServedEndpoint = { authority: p.authority, name: w.name, workload: w.workload ?? w.name, serviceAccount: w.serviceAccount, inbound: { host: '127.0.0.1', port: w.inboundPort }, identity, appPort: p.appPort };
+      if (p.protocolHint) s.protocolHint = p.protocolHint;
+      served.push(s);
+    }
+  }
+  return { served, skipped };
 }
 
 function endpointOf(s: ServedEndpoint): ModelEndpoint {

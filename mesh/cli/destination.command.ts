@@ -1,0 +1,95 @@
+/**
+ * `weft destination -f TOPOLOGY [--listen HOST:PORT]`: the destination service (h2c) for a local
+ * topology file whose serving workloads have fixed `inboundPort`s, re-read when the file changes.
+ * Proxies watch it with WEFT_PROXY_DESTINATION_ADDR (docs/destination.md). A thin shell over
+ * mesh/control/destination/.
+ */
+import { readFile } from 'node:fs/promises';
+import { unwatchFile, watchFile } from 'node:fs';
+import { CLI_NAME } from '../config/names';
+import { CONTROL_PLANE_PORTS } from '../config/ports';
+import { parseAddr } from '../proxy/discovery/discovery';
+import type { LocalTopology } from '../../dev-cluster/local/local-mesh';
+
+export const DESTINATION_USAGE = `usage: ${CLI_NAME} destination -f TOPOLOGY [--listen HOST:PORT]
+
+  Serves the destinations of a local topology file (docs/local-mode.md) to proxies over HTTP/2
+  (h2c): GET /v1/watch?authority=host:port. Workloads need a fixed inboundPort to be served.
+  --listen   default 127.0.0.1:${CONTROL_PLANE_PORTS.destination}
+`;
+
+export interface DestinationArgs {
+  file: string;
+  listen: { host: string; port: number };
+}
+
+/** Parses the arguments; a string is a usage error. */
+export function parseDestinationArgs(args: string[]): DestinationArgs | string {
+  let file: string | undefined;
+  let listen = `127.0.0.1:${CONTROL_PLANE_PORTS.destination}`;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-f' || a === '--file' || a === '--listen') {
+      const v = args[++i];
+      if (v === undefined) return `missing value for ${a}`;
+      if (a === '--listen') listen = v;
+      else file = v;
+    } else if (a.startsWith('--listen=')) listen = a.slice('--listen='.length);
+    else return `unknown argument '${a}'`;
+  }
+  if (!file) return 'no topology file given (-f FILE)';
+  const addr = parseAddr(listen, { allowPortZero: true });
+  if (!addr) return `--listen: expected host:port, got "${listen}"`;
+  return { file, listen: addr };
+}
+
+async function loadTopology(file: string): Promise<LocalTopology | string> {
+  const { parseTopology, formatTopologyError, toLocalTopology } = await import('../../dev-cluster/local/topology-file');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    return `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message}`;
+  }
+  const r = parseTopology(text, file);
+  return r.ok ? toLocalTopology(r.topology) : r.errors.map(formatTopologyError).join('\n');
+}
+
+export async function run(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(DESTINATION_USAGE);
+    return 0;
+  }
+  const parsed = parseDestinationArgs(args);
+  if (typeof parsed === 'string') {
+    process.stderr.write(`${CLI_NAME} destination: ${parsed}\n\n${DESTINATION_USAGE}`);
+    return 2;
+  }
+  const { LocalTopologySource, servedFromTopology } = await import('../control/destination/local-topology-source');
+  const { startDestinationServer } = await import('../control/destination/destination-server');
+  const first = await loadTopology(parsed.file);
+  if (typeof first === 'string') {
+    process.stderr.write(`${CLI_NAME} destination: ${first}\n`);
+    return 1;
+  }
+  const say = (msg: string): void => void process.stderr.write(`${CLI_NAME} destination: ${msg}\n`);
+  const initial = servedFromTopology(first);
+  if (initial.skipped.length > 0) say(`no fixed inboundPort, not served: ${initial.skipped.join(', ')}`);
+  const source = new LocalTopologySource(first, initial.served);
+  const server = await startDestinationServer({ ...parsed.listen, source, log: (_l, m) => say(m) });
+  watchFile(parsed.file, { interval: 500 }, () => {
+    void loadTopology(parsed.file).then((t) => {
+      if (typeof t === 'string') return say(`${t}\nkeeping the previous topology`);
+      source.setTopology(t);
+      source.setServed(servedFromTopology(t).served);
+      say(`${parsed.file} reloaded`);
+    });
+  });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  unwatchFile(parsed.file);
+  await server.close();
+  return 0;
+}
