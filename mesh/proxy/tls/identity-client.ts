@@ -3,6 +3,7 @@
 // CertificateRenewer keeps doing that at 70 % of each leaf's lifetime, backing off exponentially on failure.
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
+import * as fsPromises from 'node:fs/promises';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
 import * as x509 from '@peculiar/x509';
@@ -321,4 +322,48 @@ export class CertificateRenewer {
     this.resolveReady(cert);
     this.schedule(this.renewDelayMs(this.clock.now(), cert.notAfter));
   }
+}
+
+export interface CertificateRenewalConfig {
+  /** Identity service address (WEFT_PROXY_IDENTITY_ADDR). */
+  addr: string;
+  /** File holding the workload token, re-read before every request (WEFT_PROXY_IDENTITY_TOKEN_FILE). */
+  tokenFile: string;
+  /** Identity to ask for (WEFT_PROXY_IDENTITY_NAME). */
+  identity: string;
+  /** Where to write tls.key/tls.crt/ca.crt (WEFT_PROXY_IDENTITY_DIR), the directory IdentityCerts then watches. */
+  dir: string;
+  /** PEM trust anchors (WEFT_PROXY_TRUST_ANCHORS, read by the caller). */
+  trustAnchorsPem: string;
+  /** Identity of the service's certificate, if not the default weft-identity.weft.… */
+  serverIdentity?: string;
+}
+
+/**
+ * The proxy's whole certificate loop in one call: a started CertificateRenewer whose attempts read the token
+ * file, obtain a certificate and write it into `dir`. Await `.ready` before loading IdentityCerts from `dir`.
+ */
+export function startCertificateRenewal(
+  cfg: CertificateRenewalConfig,
+  opts: Omit<CertificateRenewerOptions, 'obtain'> = {},
+): CertificateRenewer {
+  return new CertificateRenewer({
+    ...opts,
+    obtain: async () => {
+      let token: string;
+      try {
+        token = (await fsPromises.readFile(cfg.tokenFile, 'utf8')).trim();
+      } catch (err) {
+        throw new IdentityRequestError(`cannot read the identity token ${cfg.tokenFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+      return obtainCertificate({
+        addr: cfg.addr,
+        trustAnchorsPem: cfg.trustAnchorsPem,
+        token,
+        identity: cfg.identity,
+        dir: cfg.dir,
+        serverIdentity: cfg.serverIdentity,
+      });
+    },
+  }).start();
 }
