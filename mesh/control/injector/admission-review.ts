@@ -81,8 +81,18 @@ export function requestNamespace(request: AdmissionRequest): string | undefined 
   return undefined;
 }
 
+/** The API server may truncate a warning past 256 characters; warnings are single lines. */
+export const MAX_WARNING_CHARS = 256;
+
+/** A warning as the API server passes it on: one line, at most MAX_WARNING_CHARS. */
+export function warningText(s: string): string {
+  const line = s.replace(/\s*[\r\n]+\s*/g, ' ');
+  return line.length <= MAX_WARNING_CHARS ? line : `${line.slice(0, MAX_WARNING_CHARS - 1)}…`;
+}
+
 function allowed(uid: string, warnings: string[]): AdmissionReviewResponse {
-  return { apiVersion: ADMISSION_REVIEW_API_VERSION, kind: 'AdmissionReview', response: { uid, allowed: true, ...(warnings.length ? { warnings } : {}) } };
+  const w = warnings.map(warningText);
+  return { apiVersion: ADMISSION_REVIEW_API_VERSION, kind: 'AdmissionReview', response: { uid, allowed: true, ...(w.length ? { warnings: w } : {}) } };
 }
 
 /**

@@ -109,7 +109,9 @@ async function handleInject(req: IncomingMessage, res: ServerResponse, opts: Inj
 }
 
 export function startInjectorWebhook(opts: InjectorWebhookOptions): Promise<InjectorWebhook> {
-  const server = createServer({ cert: opts.certPem, key: opts.keyPem, minVersion: 'TLSv1.2' }, (req, res) => {
+  // The API server gives up after the configuration's timeoutSeconds (≤ 30 s): a client slower than
+  // that is not the API server, and must not hold a socket.
+  const server = createServer({ cert: opts.certPem, key: opts.keyPem, minVersion: 'TLSv1.2', requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path === INJECTOR_WEBHOOK.path) {
       if (req.method !== 'POST') {
