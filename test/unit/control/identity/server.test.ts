@@ -12,6 +12,10 @@ import { IDENTITY_SERVICE_ACCOUNT, identityName } from '../../../../mesh/config/
 import { CONTROL_PLANE_NAMESPACE } from '../../../../mesh/config/names';
 import { IdentityRequestError, obtainCertificate } from '../../../../mesh/proxy/tls/identity-client';
 import { IdentityCerts } from '../../../../mesh/proxy/tls/identity-certs';
+import { connectMtls, serverTlsOptions, verifiedPeerIdentity } from '../../../../mesh/proxy/tls/mtls';
+import * as tls from 'node:tls';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 
 const SECRET = 'a-local-signing-secret-of-32-bytes!!';
 const WEB = identityName({ serviceAccount: 'web', namespace: 'emojivoto' });
@@ -145,4 +149,37 @@ test('the service refuses to start with an issuer that does not chain to the anc
     }),
     /is not signed by any trust anchor/,
   );
+});
+
+test('two proxies holding service-issued certificates complete mTLS and see each other\'s identity', async () => {
+  const VOTING = identityName({ serviceAccount: 'voting', namespace: 'emojivoto' });
+  const get = async (sa: string, identity: string) => {
+    const got = await obtainCertificate({
+      addr: addr(),
+      trustAnchorsPem: ca.anchor.certPem,
+      token: mintLocalToken(SECRET, { sa, ns: 'emojivoto', ttl: 600 }),
+      identity,
+      dir: dir(),
+    });
+    return IdentityCerts.load(got.files);
+  };
+  const [web, voting] = await Promise.all([get('web', WEB), get('voting', VOTING)]);
+  const seen: (string | undefined)[] = [];
+  const srv = tls.createServer(serverTlsOptions(voting, ['weft.test']), (s) => {
+    seen.push(verifiedPeerIdentity(s));
+    s.end('ok');
+  });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  try {
+    const sock = await connectMtls({ host: '127.0.0.1', port: (srv.address() as AddressInfo).port, expectedIdentity: VOTING, alpn: ['weft.test'], certs: web });
+    const [data] = (await once(sock, 'data')) as [Buffer];
+    assert.equal(data.toString(), 'ok');
+    sock.destroy();
+    assert.deepEqual(seen, [WEB]);
+  } finally {
+    web.close();
+    voting.close();
+    await new Promise((r) => srv.close(r));
+  }
 });
