@@ -6,9 +6,10 @@ const node = process.execPath;
 /** A process that forks a grandchild (printing its pid) and then sleeps; it ignores SIGTERM when asked. */
 const FORKER = `
 const { spawn } = require('node:child_process');
+// The handler is in place before the pid is announced (the test signals as soon as it reads it).
+if (process.argv[1] === 'stubborn') process.on('SIGTERM', () => {});
 const g = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
 console.log('grandchild ' + g.pid);
-if (process.argv[1] === 'stubborn') process.on('SIGTERM', () => {});
 setInterval(() => {}, 1000);
 `;
 
