@@ -127,10 +127,13 @@ export function describeProbeFailure(err: unknown, server: string, context: stri
   const e = err as { message?: string; code?: string; cause?: { code?: string; message?: string } };
   const code = e.code ?? e.cause?.code;
   const detail = code ? `${code}${e.message ? `: ${e.message}` : ''}` : (e.message ?? String(err));
+  const tls = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|HOSTNAME|ALTNAME/.test(code ?? '');
   return {
     kind: 'unreachable',
     message: `cannot reach the Kubernetes API server at ${server} (context "${context}"): ${detail}`,
-    hint: 'check that the cluster is running (`kind get clusters`, `kubectl cluster-info`) and that this context points at it',
+    hint: tls
+      ? "the server's TLS certificate does not match the kubeconfig: re-export the kubeconfig from the cluster (its certificate-authority-data is stale) or check tls-server-name"
+      : 'check that the cluster is running (`kind get clusters`, `kubectl cluster-info`) and that this context points at it',
   };
 }
 

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { formatKubeClientError, loadKubeClient, resolveKubeconfigPaths, type LoadKubeClientResult } from '../../../mesh/platform/kube-client';
+import { createDevCa } from '../../../mesh/control/identity/ca';
 import { kubeconfigYaml, startFakeKubeApi, writeKubeconfig, type FakeKubeApi } from '../../fixtures/kube-api';
 
 function failure(r: LoadKubeClientResult) {
@@ -105,11 +106,34 @@ describe('loadKubeClient', () => {
     assert.equal(e.kind, 'unreachable');
     assert.match(e.message, new RegExp(`cannot reach the Kubernetes API server at ${deadUrl.replace(/\./g, '\\.')}`));
     assert.match(e.message, /ECONNREFUSED/);
+    assert.match(e.hint, /cluster is running/);
     const skipped = await loadKubeClient({ kubeconfigPath: path, env: noEnv, checkReachable: false });
     assert.ok(skipped.ok, 'the check can be skipped');
     const wrongToken = writeKubeconfig(mkdtempSync(join(dir, 'tok-')), { server: api.url, token: 'bad' });
     const u = failure(await loadKubeClient({ kubeconfigPath: wrongToken, env: noEnv }));
     assert.equal(u.kind, 'unauthorized');
     assert.match(formatKubeClientError(u), /next step: /);
+  });
+
+  it('verifies an https API server against the kubeconfig CA; a foreign CA is a clear TLS failure', async () => {
+    const ca = await createDevCa();
+    const serverName = 'kube-apiserver.kube-system.serviceaccount.identity.weft.cluster.local';
+    const leaf = await ca.issue(serverName);
+    const secure = await startFakeKubeApi({ tls: leaf });
+    try {
+      assert.match(secure.url, /^https:/);
+      const path = writeKubeconfig(mkdtempSync(join(dir, 'tls-')), { server: secure.url, caPem: ca.anchor.certPem, tlsServerName: serverName });
+      const r = await loadKubeClient({ kubeconfigPath: path, env: noEnv });
+      assert.ok(r.ok, r.ok ? '' : formatKubeClientError(r.error));
+      assert.equal((await r.client.core.listNamespace()).items.length, 3);
+      const other = await createDevCa();
+      const foreign = writeKubeconfig(mkdtempSync(join(dir, 'tls-foreign-')), { server: secure.url, caPem: other.anchor.certPem, tlsServerName: serverName });
+      const e = failure(await loadKubeClient({ kubeconfigPath: foreign, env: noEnv }));
+      assert.equal(e.kind, 'unreachable');
+      assert.match(e.message, /certificate|verify|signature/i);
+      assert.match(e.hint, /certificate-authority-data/);
+    } finally {
+      await secure.close();
+    }
   });
 });
