@@ -80,6 +80,7 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
   });
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
+    if (stream.destroyed) return;
     const url = new URL(String(headers[':path'] ?? '/'), 'http://destination');
     if (headers[':method'] !== 'GET' || url.pathname !== DESTINATION_WATCH_PATH) {
       stream.respond({ ':status': 404, 'content-type': 'text/plain' });

@@ -178,7 +178,15 @@ export class DestinationClient implements Discovery {
   }
 
   private openStream(w: WatchState, s: http2.ClientHttp2Session): void {
-    const req = s.request({ ':method': 'GET', ':path': `${WATCH_PATH}?authority=${encodeURIComponent(w.authority)}` });
+    // A session already destroyed but not yet 'close'd: its close handler reopens every watch.
+    if (s.destroyed || s.closed) return;
+    let req: http2.ClientHttp2Stream;
+    try {
+      req = s.request({ ':method': 'GET', ':path': `${WATCH_PATH}?authority=${encodeURIComponent(w.authority)}` });
+    } catch {
+      s.destroy(); // e.g. out of stream ids: a new session starts them again
+      return;
+    }
     w.stream = req;
     w.buffer = '';
     let status = 0;

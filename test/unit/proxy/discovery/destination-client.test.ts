@@ -266,3 +266,16 @@ test('changes made together reach the client as one update with the latest endpo
   await new Promise((res) => setTimeout(res, 100));
   assert.equal(r.events.length, 2);
 });
+
+test('a watch started while the session is being torn down is served once the client reconnects', async (t) => {
+  const { client, server } = await setup(t, model(service('voting.demo:8080', [14001]), service('web.demo:80', [14010])));
+  const r = recorder();
+  client.watch('voting.demo:8080', r);
+  await r.waitFor((e) => e.kind === 'update');
+  // Tear the client's session down and watch in the same tick, before its 'close' event.
+  (client as unknown as { session: http2.ClientHttp2Session }).session.destroy();
+  const w = recorder();
+  assert.doesNotThrow(() => client.watch('web.demo:80', w));
+  assert.deepEqual(ports(await w.waitFor((e) => e.kind === 'update')), [14010]);
+  await eventually(() => server.watchCount() === 2);
+});
