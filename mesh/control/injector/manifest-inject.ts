@@ -109,6 +109,7 @@ function keyStart(pair: Pair<unknown, unknown>): number | undefined {
  */
 function annotationEdit(text: string, template: YAMLMap): Edit | 'unchanged' | string {
   const spaces = (n: number) => ' '.repeat(n);
+  const nl = text.includes('\r\n') ? '\r\n' : '\n';
   const insertBeforeFirst = (map: YAMLMap, block: (col: number) => string, flow: string): Edit | string => {
     const first = map.items[0];
     const at = first ? keyStart(first) : undefined;
@@ -123,7 +124,7 @@ function annotationEdit(text: string, template: YAMLMap): Edit | 'unchanged' | s
   if (!metaPair) {
     return insertBeforeFirst(
       template,
-      (c) => `metadata:\n${spaces(c + 2)}annotations:\n${spaces(c + 4)}${KEY}: ${VALUE}\n${spaces(c)}`,
+      (c) => `metadata:${nl}${spaces(c + 2)}annotations:${nl}${spaces(c + 4)}${KEY}: ${VALUE}${nl}${spaces(c)}`,
       `metadata: {annotations: {${KEY}: ${VALUE}}}, `,
     );
   }
@@ -134,7 +135,7 @@ function annotationEdit(text: string, template: YAMLMap): Edit | 'unchanged' | s
     const metaKeyAt = keyStart(metaPair);
     const firstAt = meta.items[0] ? keyStart(meta.items[0]) : undefined;
     const step = metaKeyAt !== undefined && firstAt !== undefined ? Math.max(2, columnOf(text, firstAt) - columnOf(text, metaKeyAt)) : 2;
-    return insertBeforeFirst(meta, (c) => `annotations:\n${spaces(c + step)}${KEY}: ${VALUE}\n${spaces(c)}`, `annotations: {${KEY}: ${VALUE}}, `);
+    return insertBeforeFirst(meta, (c) => `annotations:${nl}${spaces(c + step)}${KEY}: ${VALUE}${nl}${spaces(c)}`, `annotations: {${KEY}: ${VALUE}}, `);
   }
   const ann = annPair.value;
   if (!isMap(ann)) return 'its metadata.annotations is not a mapping';
@@ -145,7 +146,7 @@ function annotationEdit(text: string, template: YAMLMap): Edit | 'unchanged' | s
     if (isScalar(v) && v.range && v.range[1] > v.range[0]) return { start: v.range[0], end: v.range[1], text: VALUE };
     return `its ${KEY} annotation has a value that cannot be replaced in place`;
   }
-  return insertBeforeFirst(ann, (c) => `${KEY}: ${VALUE}\n${spaces(c)}`, `${KEY}: ${VALUE}, `);
+  return insertBeforeFirst(ann, (c) => `${KEY}: ${VALUE}${nl}${spaces(c)}`, `${KEY}: ${VALUE}, `);
 }
 
 function applyEdits(text: string, edits: Edit[]): string {
@@ -248,12 +249,15 @@ export function injectManifest(text: string, meshConfig: MeshConfig): ManifestIn
     const o = js.value as { kind?: unknown; metadata?: { name?: unknown } } | null;
     if (o && typeof o === 'object' && o.kind === 'Namespace' && typeof o.metadata?.name === 'string') namespaces.set(o.metadata.name, o as NamespaceLike);
   }
-  const skippedBefore = new Map(annotated.resources.filter((r) => r.action === 'skipped').map((r) => [`${r.kind}/${r.name}`, r]));
+  // annotateManifest reports every workload, in document order: the same order as here.
+  const before = annotated.resources;
+  let index = 0;
   const resources: ResourceReport[] = [];
   const changed = new Set<Document.Parsed>();
   for (const { workload: w } of workloads(parsed.docs)) {
     if (!w) continue;
-    const skipped = skippedBefore.get(`${w.kind}/${w.name}`);
+    const earlier = before[index++];
+    const skipped = earlier?.action === 'skipped' ? earlier : undefined;
     if (skipped) {
       resources.push({ ...skipped, detail: skipped.detail?.replace('not annotated', 'not injected') });
       continue;

@@ -30,6 +30,8 @@ export interface InjectorWebhookOptions {
   keyPem: string;
   meshConfig: MeshConfig;
   namespaceLookup: NamespaceLookup;
+  /** A namespace lookup slower than this fails the review with a 500 (default 5 s; the API server waits 10 s). */
+  lookupTimeoutMs?: number;
   /** Called after each decided review (e.g. to record a Kubernetes Event). Must not throw. */
   onReview?: (request: AdmissionRequest, outcome: ReviewOutcome) => void;
 }
@@ -49,6 +51,16 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 5_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 type BodyResult = { ok: true; text: string } | { ok: false; status: number; message: string };
@@ -94,7 +106,7 @@ async function handleInject(req: IncomingMessage, res: ServerResponse, opts: Inj
   let namespace: NamespaceLike | undefined;
   if (nsName !== undefined && parsed.request.kind?.kind === 'Pod') {
     try {
-      namespace = await opts.namespaceLookup(nsName);
+      namespace = await withTimeout(Promise.resolve(opts.namespaceLookup(nsName)), opts.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS);
     } catch (err) {
       return sendJson(res, 500, { message: `could not look up namespace ${nsName}: ${err instanceof Error ? err.message : String(err)}` });
     }

@@ -133,6 +133,19 @@ spec: {ports: [{port: 80}]}
   assert.ok(again.resources.every((x) => x.action === 'unchanged'));
 });
 
+test('CRLF input gets CRLF insertions; same-named workloads in two namespaces are told apart', () => {
+  const src = 'apiVersion: apps/v1\r\nkind: Deployment\r\nmetadata: {name: web, namespace: a}\r\nspec:\r\n  template:\r\n    metadata: oops\r\n    spec: {containers: [{name: a, image: a}]}\r\n---\r\napiVersion: apps/v1\r\nkind: Deployment\r\nmetadata: {name: web, namespace: b}\r\nspec:\r\n  template: !!map\r\n    spec: {containers: [{name: a, image: a}]}\r\n';
+  const r = annotateManifest(src);
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  assert.ok(!/[^\r]\n/.test(r.text), 'no bare LF added');
+  assert.deepEqual(r.resources.map((x) => x.action), ['skipped', 'annotated']);
+  assert.equal(objects(r.text).filter((o) => templateOf(o).metadata?.annotations?.[ANNOTATIONS.inject] === 'enabled').length, 1);
+  const m = injectManifest(src, MESH);
+  assert.ok(m.ok, m.ok ? '' : m.error);
+  assert.deepEqual(m.resources.map((x) => x.action), ['skipped', 'injected']);
+  assert.match(m.resources[0]!.detail!, /^not injected: its metadata is not a mapping/);
+});
+
 test('bad YAML is an error value naming the line; an empty input is fine', () => {
   const r = annotateManifest('apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n');
   assert.ok(!r.ok);

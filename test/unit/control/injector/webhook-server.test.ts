@@ -40,8 +40,10 @@ before(async () => {
     meshConfig: { proxyImage: 'ghcr.io/weft/mesh:0.1.0', proxyVersion: '0.1.0' },
     namespaceLookup: (ns) => {
       if (ns === 'broken') throw new Error('informer not synced');
+      if (ns === 'slow') return new Promise(() => {}); // never answers
       return NAMESPACES[ns];
     },
+    lookupTimeoutMs: 200,
     onReview: (request, outcome) => reviews.push({ request, outcome }),
   });
 });
@@ -226,6 +228,10 @@ test('a review without a pod object, an oversized body and a failing namespace l
   const failed = await call(review('uid-broken', 'broken', pod()));
   assert.equal(failed.status, 500, 'the API server then applies the failurePolicy');
   assert.match((failed.json as { message: string }).message, /could not look up namespace broken: informer not synced/);
+
+  const slow = await call(review('uid-slow', 'slow', pod()));
+  assert.equal(slow.status, 500);
+  assert.match((slow.json as { message: string }).message, /could not look up namespace slow: no answer within 200 ms/);
 });
 
 test('other paths and methods; /ready answers', async () => {
