@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import * as prom from 'prom-client';
 import { certify, type CertifyOptions } from './certify';
 import { splitPemCertificates, type KeyPairPem } from './ca';
+import { leafSignerFor } from './leaf-signer';
 import type { TokenVerifier } from './token';
 
 export const CERTIFY_PATH = '/v1/certify';
@@ -85,6 +86,7 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
 
 export async function startIdentityServer(opts: IdentityServerOptions): Promise<IdentityServer> {
   checkIssuerChainsToAnchor(opts.issuer.certPem, opts.trustAnchorPem);
+  leafSignerFor(opts.issuer); // fails now, not at the first request, if the issuer key does not match
   const now = opts.now ?? (() => new Date());
   const registry = opts.registry ?? new prom.Registry();
   const requests = new prom.Counter({

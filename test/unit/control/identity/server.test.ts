@@ -136,7 +136,7 @@ test('malformed requests get 400/405/413 JSON errors; /metrics counts results', 
   assert.match(metrics, /identity_certify_requests_total\{result="bad-csr"\} 1/);
 });
 
-test('the service refuses to start with an issuer that does not chain to the anchor', async () => {
+test('the service refuses to start with an issuer that does not chain to the anchor or a key that is not the issuer\'s', async () => {
   const other = await createDevCa();
   await assert.rejects(
     startIdentityServer({
@@ -148,6 +148,17 @@ test('the service refuses to start with an issuer that does not chain to the anc
       serverCert: await ca.issue(SERVICE),
     }),
     /is not signed by any trust anchor/,
+  );
+  await assert.rejects(
+    startIdentityServer({
+      host: '127.0.0.1',
+      port: 0,
+      issuer: { certPem: ca.issuer.certPem, keyPem: other.issuer.keyPem },
+      trustAnchorPem: ca.anchor.certPem,
+      verifier: new LocalTokenVerifier(SECRET),
+      serverCert: await ca.issue(SERVICE),
+    }),
+    /issuer key does not match the issuer certificate/,
   );
 });
 
