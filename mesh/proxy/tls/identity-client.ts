@@ -232,12 +232,20 @@ export class CertificateRenewer {
   private readonly expirationGauge: Gauge | undefined;
   private readonly refreshCounter: Counter | undefined;
   private resolveReady!: (cert: { notAfter: Date }) => void;
-  /** Resolves with the first certificate obtained (the proxy stays not-ready until then). */
+  private rejectReady!: (err: Error) => void;
+  /**
+   * Resolves with the first certificate obtained (the proxy stays not-ready until then); rejects if stop() comes
+   * first, so a shutdown during start-up does not hang.
+   */
   readonly ready: Promise<{ notAfter: Date }>;
 
   constructor(private readonly opts: CertificateRenewerOptions) {
     this.clock = opts.clock ?? realClock;
-    this.ready = new Promise((resolve) => (this.resolveReady = resolve));
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => undefined); // a rejection nobody awaits is not an error
     if (opts.registry) {
       this.expirationGauge = new Gauge({
         name: IDENTITY_CERT_EXPIRATION_METRIC,
@@ -267,6 +275,7 @@ export class CertificateRenewer {
 
   stop(): void {
     this.stopped = true;
+    if (!this.current) this.rejectReady(new Error('certificate renewal stopped before the first certificate'));
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }

@@ -141,6 +141,16 @@ test('the first certificate is retried until it comes; ready waits for it', asyn
   assert.equal(ready, true);
   assert.equal(attempts, 3);
   renewer.stop();
+  await renewer.ready; // still the first certificate after stop()
+});
+
+test('stop() before the first certificate rejects ready (a shutdown during start-up does not hang)', async () => {
+  const clock = new FakeClock();
+  const renewer = new CertificateRenewer({ clock, random: () => 0, obtain: () => Promise.reject(new Error('down')) }).start();
+  await clock.advance(5000);
+  renewer.stop();
+  await assert.rejects(renewer.ready, /stopped before the first certificate/);
+  assert.deepEqual(clock.pending(), []);
 });
 
 test('end to end: 3 s leaves are renewed at ~70 % and IdentityCerts picks up the new files', async () => {
