@@ -7,7 +7,7 @@
 import { ANNOTATIONS, LINKERD_ANNOTATIONS } from '../../config/annotations';
 import { DEFAULT_OPAQUE_PORTS } from '../../config/names';
 import { PROXY_DEFAULTS } from '../../config/proxy-defaults';
-import { parseAddr, type DestinationProfile, type DestinationUpdate, type Endpoint, type RetryPolicy, type SocketAddr, type Timeouts, type WeightedBackend } from '../../proxy/discovery/discovery';
+import { formatAddr, parseAddr, type DestinationProfile, type DestinationUpdate, type Endpoint, type RetryPolicy, type SocketAddr, type Timeouts, type WeightedBackend } from '../../proxy/discovery/discovery';
 import { parseDuration } from '../../proxy/reliability/retry-policy';
 
 export interface ModelEndpoint {
@@ -151,11 +151,36 @@ export function resolveService(svc: ModelService): DestinationUpdate {
 }
 
 /**
+ * The `{"delta":…}` line that takes a watcher from `prev` to `next` (endpoints added or replaced by
+ * address, addresses removed), or undefined when a snapshot is due: the profile changed, an address
+ * is listed twice, or most endpoints changed (the snapshot is then about as small).
+ */
+export function endpointDelta(prev: DestinationUpdate, next: DestinationUpdate): string | undefined {
+  if (JSON.stringify(prev.profile) !== JSON.stringify(next.profile)) return undefined;
+  const old = new Map<string, string>();
+  for (const e of prev.endpoints) old.set(formatAddr(e.addr), JSON.stringify(e));
+  if (old.size !== prev.endpoints.length) return undefined;
+  const seen = new Set<string>();
+  const add: string[] = [];
+  for (const e of next.endpoints) {
+    const k = formatAddr(e.addr);
+    if (seen.has(k)) return undefined;
+    seen.add(k);
+    const j = JSON.stringify(e);
+    if (old.get(k) !== j) add.push(j);
+  }
+  const remove = [...old.keys()].filter((k) => !seen.has(k));
+  if (add.length + remove.length > next.endpoints.length / 2) return undefined;
+  return `{"delta":{"add":[${add.join(',')}],"remove":${JSON.stringify(remove)}}}\n`;
+}
+
+/**
  * The current answers, by authority, with their serialized form kept so that a change is found by
  * comparing strings and each answer is serialized once however many proxies watch it.
  */
 export class DestinationIndex {
   private table = new Map<string, { update: DestinationUpdate; json: string }>();
+  private deltas = new Map<string, string>();
 
   /** Replaces the model; returns the authorities whose answer changed (added, removed or different). */
   apply(model: MeshModel): string[] {
@@ -168,8 +193,20 @@ export class DestinationIndex {
     const changed: string[] = [];
     for (const [a, v] of next) if (this.table.get(a)?.json !== v.json) changed.push(a);
     for (const a of this.table.keys()) if (!next.has(a)) changed.push(a);
+    this.deltas.clear();
+    for (const a of changed) {
+      const o = this.table.get(a);
+      const n = next.get(a);
+      const d = o && n ? endpointDelta(o.update, n.update) : undefined;
+      if (d) this.deltas.set(a, d);
+    }
     this.table = next;
     return changed;
+  }
+
+  /** For an authority of the last `apply`'s changes: its delta line, if a delta fits (else send `line`). */
+  deltaLine(authority: string): string | undefined {
+    return this.deltas.get(authority);
   }
 
   get(authority: string): DestinationUpdate | undefined {

@@ -3,6 +3,8 @@
  * stream per watch. `GET /v1/watch?authority=host:port` answers 200 with newline-delimited JSON:
  * `{"update": DestinationUpdate}` or `{"notFound": true}` at once and again on every change of that
  * authority, and `{"heartbeat": true}` every `heartbeatMs` (10 s) so clients can tell a dead peer.
+ * With `&deltas=1`, a change that touches few endpoints comes as `{"delta":{"add":[Endpoint…],
+ * "remove":["host:port"…]}}` on top of the previous answer (the first answer is always a snapshot).
  * Decisions live in DestinationIndex; this file only moves lines.
  */
 import http2 from 'node:http2';
@@ -41,6 +43,7 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
   const index = new DestinationIndex();
   index.apply(o.source.current());
   const watches = new Map<string, Set<http2.ServerHttp2Stream>>();
+  const deltaWatchers = new WeakSet<http2.ServerHttp2Stream>();
   const maxBuffered = o.maxBufferedBytes ?? 4 << 20;
   const send = (s: http2.ServerHttp2Stream, bytes: Buffer): void => {
     if (s.destroyed || s.closed) return;
@@ -66,8 +69,11 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
       for (const authority of index.apply(m)) {
         const set = watches.get(authority);
         if (!set) continue;
-        const line = Buffer.from(index.line(authority)); // encoded once for every watcher
-        for (const s of set) send(s, line);
+        // Encoded once for every watcher; watchers that asked for deltas get the (small) delta.
+        const line = Buffer.from(index.line(authority));
+        const delta = index.deltaLine(authority);
+        const deltaBytes = delta === undefined ? line : Buffer.from(delta);
+        for (const s of set) send(s, deltaWatchers.has(s) ? deltaBytes : line);
       }
     });
   });
@@ -95,6 +101,7 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
     let set = watches.get(authority);
     if (!set) watches.set(authority, (set = new Set()));
     set.add(stream);
+    if (url.searchParams.get('deltas') === '1') deltaWatchers.add(stream);
     count++;
     stream.write(index.line(authority));
     stream.once('close', () => {

@@ -7,7 +7,7 @@
  * A session that sends nothing (not even a heartbeat) for `heartbeatTimeoutMs` is treated as dead.
  */
 import http2 from 'node:http2';
-import { formatAddr, parseAddr, type DestinationUpdate, type Discovery, type DiscoveryHandlers, type DiscoveryWatch, type SocketAddr } from './discovery';
+import { formatAddr, parseAddr, type DestinationUpdate, type Endpoint, type Discovery, type DiscoveryHandlers, type DiscoveryWatch, type SocketAddr } from './discovery';
 
 /** Must match mesh/control/destination/destination-server.ts (the proxy does not import the control plane). */
 const WATCH_PATH = '/v1/watch';
@@ -33,9 +33,12 @@ export function backoffDelayMs(failures: number, minMs: number, maxMs: number, r
 }
 
 type Answer = { kind: 'update'; update: DestinationUpdate } | { kind: 'notFound' };
+type Delta = { kind: 'delta'; add: Endpoint[]; remove: string[] };
 
-/** Pure: one line of the watch stream → an answer, a heartbeat, or an error message. */
-export function parseWatchLine(line: string): Answer | 'heartbeat' | { error: string } {
+const isEndpoint = (e: Endpoint | undefined): boolean => !!e && typeof e.addr?.host === 'string' && typeof e.addr.port === 'number';
+
+/** Pure: one line of the watch stream → an answer, a delta, a heartbeat, or an error message. */
+export function parseWatchLine(line: string): Answer | Delta | 'heartbeat' | { error: string } {
   let msg: unknown;
   try {
     msg = JSON.parse(line);
@@ -47,10 +50,22 @@ export function parseWatchLine(line: string): Answer | 'heartbeat' | { error: st
   if (m['heartbeat'] === true) return 'heartbeat';
   if (m['notFound'] === true) return { kind: 'notFound' };
   const u = m['update'] as DestinationUpdate | undefined;
-  if (u && Array.isArray(u.endpoints) && typeof u.profile === 'object' && u.profile !== null && u.endpoints.every((e) => e && typeof e.addr?.host === 'string' && typeof e.addr.port === 'number')) {
+  if (u && Array.isArray(u.endpoints) && typeof u.profile === 'object' && u.profile !== null && u.endpoints.every(isEndpoint)) {
     return { kind: 'update', update: u };
   }
+  const d = m['delta'] as { add?: Endpoint[]; remove?: unknown[] } | undefined;
+  if (d && Array.isArray(d.add) && Array.isArray(d.remove) && d.add.every(isEndpoint) && d.remove.every((r) => typeof r === 'string')) {
+    return { kind: 'delta', add: d.add, remove: d.remove as string[] };
+  }
   return { error: 'destination service sent a malformed update' };
+}
+
+/** Pure: the update a delta makes of the previous one (endpoints replaced or added by address, removed by address). */
+export function applyDelta(prev: DestinationUpdate, d: { add: Endpoint[]; remove: string[] }): DestinationUpdate {
+  const byAddr = new Map(prev.endpoints.map((e) => [formatAddr(e.addr), e]));
+  for (const r of d.remove) byAddr.delete(r);
+  for (const e of d.add) byAddr.set(formatAddr(e.addr), e);
+  return { endpoints: [...byAddr.values()], profile: prev.profile };
 }
 
 interface WatchState {
@@ -182,7 +197,7 @@ export class DestinationClient implements Discovery {
     if (s.destroyed || s.closed) return;
     let req: http2.ClientHttp2Stream;
     try {
-      req = s.request({ ':method': 'GET', ':path': `${WATCH_PATH}?authority=${encodeURIComponent(w.authority)}` });
+      req = s.request({ ':method': 'GET', ':path': `${WATCH_PATH}?authority=${encodeURIComponent(w.authority)}&deltas=1` });
     } catch {
       s.destroy(); // e.g. out of stream ids: a new session starts them again
       return;
@@ -229,14 +244,23 @@ export class DestinationClient implements Discovery {
     const a = parseWatchLine(line);
     if (a === 'heartbeat') return;
     if ('error' in a) return this.failWatch(w, new Error(a.error));
+    let answer: Answer;
+    if (a.kind === 'delta') {
+      if (w.last?.kind !== 'update') {
+        // Out of step with the server: a new stream starts with a snapshot.
+        this.failWatch(w, new Error(`destination service sent a delta without a base for ${w.authority}`));
+        return void w.stream?.close(http2.constants.NGHTTP2_CANCEL);
+      }
+      answer = { kind: 'update', update: applyDelta(w.last.update, a) };
+    } else answer = a;
     this.sessionFailures = 0;
     this.outage = undefined;
     w.failures = 0;
-    const changed = line !== w.lastLine || w.inError;
+    const changed = a.kind === 'delta' || line !== w.lastLine || w.inError;
     w.inError = false;
-    w.last = a;
-    w.lastLine = line;
-    if (changed) for (const h of [...w.handlers]) deliver(a, h);
+    w.last = answer;
+    w.lastLine = a.kind === 'delta' ? undefined : line;
+    if (changed) for (const h of [...w.handlers]) deliver(answer, h);
   }
 
   private fail(err: Error): void {

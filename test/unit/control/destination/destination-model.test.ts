@@ -130,3 +130,26 @@ test('settings decided by the source win over annotations and port lists', () =>
   assert.deepEqual(u.profile.labels, { service: 'db-route' });
   assert.equal(u.endpoints[0]!.protocolHint, 'h2');
 });
+
+test('endpointDelta: a few endpoints changed → add/remove by address that applyDelta turns back into the new answer', async () => {
+  const { applyDelta, parseWatchLine } = await import('../../../../mesh/proxy/discovery/destination-client');
+  const { endpointDelta } = await import('../../../../mesh/control/destination/destination-model');
+  const eps = (ports: number[], pod = 'p') => ports.map((p) => ({ addr: { host: '10.0.0.1', port: p }, identity: ID, targetPort: 9090, labels: { pod: `${pod}-${p}` } }));
+  const prev = resolveService(svc({ endpoints: eps([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) }));
+  const changedOne = eps([1, 2, 3, 4, 5, 6, 7, 8, 9, 11]);
+  changedOne[0]!.labels = { pod: 'renamed' };
+  const next = resolveService(svc({ endpoints: changedOne }));
+  const line = endpointDelta(prev, next)!;
+  const d = parseWatchLine(line.trim());
+  assert.ok(typeof d === 'object' && 'kind' in d && d.kind === 'delta');
+  assert.deepEqual(d.remove, ['10.0.0.1:10']);
+  assert.deepEqual(d.add.map((e) => [e.addr.port, e.labels['pod']]), [[1, 'renamed'], [11, 'p-11']]);
+  const rebuilt = applyDelta(prev, d);
+  const byPort = (u: { endpoints: { addr: { port: number } }[] }) => [...u.endpoints].sort((a, b) => a.addr.port - b.addr.port);
+  assert.deepEqual(byPort(rebuilt), byPort(next));
+  assert.deepEqual(rebuilt.profile, next.profile);
+
+  assert.equal(endpointDelta(prev, resolveService(svc({ endpoints: eps([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), opaquePorts: [8080] }))), undefined, 'profile changed: snapshot');
+  assert.equal(endpointDelta(prev, resolveService(svc({ endpoints: eps([21, 22, 23, 24, 25, 26, 7, 8, 9, 10]) }))), undefined, 'most changed: snapshot');
+  assert.equal(endpointDelta(prev, resolveService(svc({ endpoints: [...eps([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), ...eps([1])] }))), undefined, 'an address twice: snapshot');
+});

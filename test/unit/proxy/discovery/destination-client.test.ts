@@ -279,3 +279,36 @@ test('a watch started while the session is being torn down is served once the cl
   assert.deepEqual(ports(await w.waitFor((e) => e.kind === 'update')), [14010]);
   await eventually(() => server.watchCount() === 2);
 });
+
+test('deltas: a watcher that asks gets a delta for a small change, others a snapshot; the client rebuilds the full answer', async (t) => {
+  const ten = (last: number) => service('voting.demo:8080', [14001, 14002, 14003, 14004, 14005, 14006, 14007, 14008, 14009, last]);
+  const { client, source, server } = await setup(t, model(ten(14010)));
+  const s = http2.connect(`http://${HOST}:${server.port}`);
+  t.after(() => s.destroy());
+  const rawLines = (path: string) => {
+    const lines: string[] = [];
+    const req = s.request({ ':path': path });
+    req.setEncoding('utf8');
+    let buf = '';
+    req.on('data', (c: string) => {
+      buf += c;
+      const parts = buf.split('\n');
+      buf = parts.pop()!;
+      lines.push(...parts);
+    });
+    return lines;
+  };
+  const withDeltas = rawLines('/v1/watch?authority=voting.demo%3A8080&deltas=1');
+  const without = rawLines('/v1/watch?authority=voting.demo%3A8080');
+  const r = recorder();
+  client.watch('voting.demo:8080', r);
+  await r.waitFor((e) => e.kind === 'update');
+  await eventually(() => server.watchCount() === 3);
+  source.set(model(ten(14011)));
+  const u = await r.waitFor((e) => e.kind === 'update' && ports(e).includes(14011));
+  assert.deepEqual(ports(u).sort(), [14001, 14002, 14003, 14004, 14005, 14006, 14007, 14008, 14009, 14011]);
+  await eventually(() => withDeltas.length === 2 && without.length === 2);
+  assert.match(withDeltas[0]!, /^\{"update"/);
+  assert.match(withDeltas[1]!, /^\{"delta":\{"add":\[\{"addr":\{"host":"127.0.0.1","port":14011\}/);
+  assert.match(without[1]!, /^\{"update"/);
+});
