@@ -2,7 +2,8 @@
  * The proxy's configuration, read from WEFT_PROXY_* environment variables (docs/proxy.md).
  * Pure: `parseProxyConfig(env)` returns the config or every problem found, each naming its variable.
  */
-import { DEFAULT_OPAQUE_PORTS } from '../config/names';
+import { parseIdentityName } from '../config/identity';
+import { DEFAULT_OPAQUE_PORTS, PROXY_TOKEN_DIR, PROXY_TOKEN_FILE } from '../config/names';
 import { PROXY_ADMIN_PORT, PROXY_INBOUND_PORT, PROXY_OUTBOUND_PORT } from '../config/ports';
 import { PROXY_DEFAULTS } from '../config/proxy-defaults';
 import { parseAddr, type SocketAddr } from './discovery/discovery';
@@ -29,6 +30,8 @@ export interface ProxyConfig {
   inboundOpaquePorts: Set<number>;
   outboundOpaquePorts: Set<number>;
   identity: { certFile: string; keyFile: string; trustAnchorsFile: string } | undefined;
+  /** Certificates from the identity service (CSR + token), written into the identity dir and renewed. */
+  identityService: { addr: string; tokenFile: string; name: string; dir: string; trustAnchorsFile: string } | undefined;
   destinationFile: string | undefined;
   detectTimeoutMs: number;
   shutdownGraceMs: number;
@@ -112,6 +115,26 @@ export function parseProxyConfig(env: Env): ConfigResult {
     } else identity = { certFile, keyFile, trustAnchorsFile };
   }
 
+  let identityService: ProxyConfig['identityService'];
+  const idAddr = get('WEFT_PROXY_IDENTITY_ADDR');
+  if (idAddr) {
+    const name = get('WEFT_PROXY_IDENTITY_NAME');
+    if (!parseAddr(idAddr)) errors.push(`WEFT_PROXY_IDENTITY_ADDR: expected host:port, got "${idAddr}"`);
+    if (!name || !parseIdentityName(name)) errors.push(`WEFT_PROXY_IDENTITY_NAME: expected <sa>.<ns>.serviceaccount.identity.weft.<trust-domain>, got "${name ?? ''}"`);
+    if (!dir) errors.push('WEFT_PROXY_IDENTITY_DIR: needed with WEFT_PROXY_IDENTITY_ADDR (where the key and certificate are written)');
+    const anchors = get('WEFT_PROXY_TRUST_ANCHORS');
+    if (!anchors) errors.push('WEFT_PROXY_TRUST_ANCHORS: needed with WEFT_PROXY_IDENTITY_ADDR (to trust the identity service before any certificate exists)');
+    if (name && dir && anchors) {
+      identityService = {
+        addr: idAddr,
+        tokenFile: get('WEFT_PROXY_IDENTITY_TOKEN_FILE') ?? `${PROXY_TOKEN_DIR}/${PROXY_TOKEN_FILE}`,
+        name,
+        dir,
+        trustAnchorsFile: anchors,
+      };
+    }
+  }
+
   const logLevel = (get('WEFT_PROXY_LOG') ?? 'info') as ProxyConfig['logLevel'];
   if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) errors.push(`WEFT_PROXY_LOG: expected error, warn, info or debug, got "${logLevel}"`);
   const logFormat = (get('WEFT_PROXY_LOG_FORMAT') ?? 'plain') as ProxyConfig['logFormat'];
@@ -138,6 +161,7 @@ export function parseProxyConfig(env: Env): ConfigResult {
     inboundOpaquePorts: ports('WEFT_PROXY_INBOUND_OPAQUE_PORTS', DEFAULT_OPAQUE_PORTS),
     outboundOpaquePorts: ports('WEFT_PROXY_OUTBOUND_OPAQUE_PORTS', DEFAULT_OPAQUE_PORTS),
     identity,
+    identityService,
     destinationFile: get('WEFT_PROXY_DESTINATION_FILE'),
     detectTimeoutMs: ms('WEFT_PROXY_DETECT_TIMEOUT', PROXY_DEFAULTS.detectTimeoutMs),
     shutdownGraceMs: ms('WEFT_PROXY_SHUTDOWN_GRACE', PROXY_DEFAULTS.shutdownGraceMs),

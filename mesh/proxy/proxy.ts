@@ -2,6 +2,7 @@
  * The proxy's composition root: builds identity, discovery, pools, metrics and the three sides
  * (inbound, outbound, admin) from a ProxyConfig, starts their listeners, and shuts down gracefully.
  */
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import * as prom from 'prom-client';
 import { WEFT_VERSION } from '../config/names';
@@ -17,6 +18,7 @@ import { listen, Outbound } from './outbound/outbound';
 import { OutboundHttp } from './outbound/outbound-http';
 import { OutboundTcp } from './outbound/outbound-tcp';
 import { IdentityCerts } from './tls/identity-certs';
+import { startCertificateRenewal } from './tls/identity-client';
 import { UpstreamPools } from './transport/upstream-pools';
 
 export interface RunningProxy {
@@ -36,7 +38,30 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
   const cleanups: (() => unknown)[] = [];
   const servers: net.Server[] = [];
   try {
+    const metrics = new ProxyMetrics();
+    let ready = false;
+    // The admin server comes first: /live answers (and /ready says no) while the identity is obtained.
+    const admin: AdminServer = await startAdminServer({ host: config.admin.host, port: config.admin.port, metrics, ready: () => ready });
+    cleanups.push(() => admin.close());
+
     let certs: IdentityCerts | undefined;
+    if (config.identityService) {
+      const svc = config.identityService;
+      const trustAnchorsPem = await readFile(svc.trustAnchorsFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        throw new Error(`WEFT_PROXY_TRUST_ANCHORS ${svc.trustAnchorsFile}: ${e.code === 'ENOENT' ? 'not found' : e.message}`);
+      });
+      const renewal = startCertificateRenewal(
+        { addr: svc.addr, tokenFile: svc.tokenFile, identity: svc.name, dir: svc.dir, trustAnchorsPem },
+        {
+          registry: metrics.registry,
+          onError: (e, retryInMs) => log.warn('identity: certificate request failed', { error: e.message, retryInMs }),
+          onRenewed: (c) => log.info('identity: certificate obtained', { identity: svc.name, notAfter: c.notAfter.toISOString() }),
+        },
+      );
+      cleanups.push(() => renewal.stop());
+      log.info('identity: waiting for a certificate', { service: svc.addr, identity: svc.name });
+      await renewal.ready;
+    }
     if (config.identity) {
       certs = await IdentityCerts.load(config.identity);
       certs.watch();
@@ -46,14 +71,13 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
     } else {
       log.warn('no identity configured (WEFT_PROXY_IDENTITY_DIR): meshed endpoints cannot be reached and inbound mTLS is off');
     }
+    recordBuildInfo(metrics, certs?.identity, config.workloadLabels);
     const discovery =
       opts.discovery ??
       (config.destinationFile
         ? await StaticFileDiscovery.open(config.destinationFile, { log: (level, msg) => log[level](msg) })
         : new NoDiscovery());
     cleanups.push(() => discovery.close());
-    const metrics = new ProxyMetrics();
-    recordBuildInfo(metrics, certs?.identity, config.workloadLabels);
     const pools = new UpstreamPools(certs, log);
     cleanups.push(() => pools.close());
     const destinations = new Destinations(discovery, log);
@@ -93,10 +117,6 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
       server.on('connection', (s) => onConn(s, bound));
       return bound;
     };
-
-    let ready = false;
-    const admin: AdminServer = await startAdminServer({ host: config.admin.host, port: config.admin.port, metrics, ready: () => ready });
-    cleanups.push(() => admin.close());
 
     const inboundAddr = config.inbound && (await serve(config.inbound, (s) => void inbound.accept(s)));
     if (inboundAddr) inbound.setListenPort(inboundAddr.port);
