@@ -145,3 +145,26 @@ test('port lists take single ports and ranges and refuse the rest', () => {
     assert.match(r as string, /expected ports or ranges/);
   }
 });
+
+test('the identity service needs a name, a directory and trust anchors, each error naming its variable', () => {
+  const r = parseProxyConfig({ WEFT_PROXY_IDENTITY_ADDR: '127.0.0.1:8080', WEFT_PROXY_IDENTITY_NAME: 'not-an-identity' });
+  assert.equal(r.ok, false);
+  const errors = r.ok ? [] : r.errors;
+  assert.ok(errors.some((e) => e.startsWith('WEFT_PROXY_IDENTITY_NAME:')), errors.join('\n'));
+  assert.ok(errors.some((e) => e.startsWith('WEFT_PROXY_IDENTITY_DIR:')), errors.join('\n'));
+  assert.ok(errors.some((e) => e.startsWith('WEFT_PROXY_TRUST_ANCHORS:')), errors.join('\n'));
+  const ok = parseProxyConfig({
+    WEFT_PROXY_IDENTITY_ADDR: '127.0.0.1:8080',
+    WEFT_PROXY_IDENTITY_NAME: 'web.demo.serviceaccount.identity.weft.cluster.local',
+    WEFT_PROXY_IDENTITY_DIR: '/run/weft',
+    WEFT_PROXY_TRUST_ANCHORS: '/etc/weft/anchors.crt',
+  });
+  assert.ok(ok.ok);
+  assert.deepEqual(ok.ok && ok.config.identityService, {
+    addr: '127.0.0.1:8080',
+    tokenFile: '/var/run/secrets/tokens/weft-identity-token',
+    name: 'web.demo.serviceaccount.identity.weft.cluster.local',
+    dir: '/run/weft',
+    trustAnchorsFile: '/etc/weft/anchors.crt',
+  });
+});
