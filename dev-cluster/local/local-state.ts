@@ -33,6 +33,8 @@ export interface LocalState {
   startedAt: string;
   supervisorLog: string;
   workloads: StateWorkload[];
+  /** The metrics API serving this run (`weft stat` finds it here). */
+  metricsApi?: string;
 }
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {

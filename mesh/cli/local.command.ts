@@ -231,17 +231,26 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
     ports: r.ports.map((p) => p.appPort),
     upstreams: Object.fromEntries([...r.proxy.upstreams].map(([k, v]) => [k, formatAddr(v)])),
   }));
-  await writeState(dir, { ...base, status: 'running', workloads });
+  // The metrics API for `weft stat`: its usual port when free, any port otherwise (several runs at once).
+  const { startMetricsApi } = await import('../control/metrics-api/server');
+  const { scrapeTargetsOf } = await import('../../dev-cluster/local/metrics-targets');
+  const running0 = started;
+  const targets = (): ReturnType<typeof scrapeTargetsOf> => scrapeTargetsOf(running0, topology);
+  const metricsApi = await startMetricsApi({ host: '127.0.0.1', targets }).catch(() => startMetricsApi({ host: '127.0.0.1', port: 0, targets }));
+  const stopApi = metricsApi.close.bind(metricsApi);
+  await writeState(dir, { ...base, status: 'running', workloads, metricsApi: metricsApi.url });
   running = true;
   say('');
   for (const w of workloads) {
     say(`  ${w.name}: app pid ${w.app.pid}${w.ports.length ? ` on 127.0.0.1:${w.ports.join(',')}` : ''}, proxy pid ${w.proxy.pid}${w.proxy.inbound ? ` inbound ${w.proxy.inbound}` : ''}, identity ${w.identity}`);
     for (const [svc, addr] of Object.entries(w.upstreams)) say(`      → ${svc} at http://${addr}`);
   }
-  say(`\nstate: ${join(dir, 'state.json')}  logs: ${logDir}`);
+  say(`\nmetrics API: ${metricsApi.url}  (weft stat, weft edges)`);
+  say(`state: ${join(dir, 'state.json')}  logs: ${logDir}`);
   if (!background) say('Ctrl-C to stop');
   await stopRequested;
   if (running) say('stopping…');
+  await stopApi();
   const code = await finish(true);
   if (code === 0) say('stopped; nothing left running');
   return code;

@@ -27,7 +27,7 @@ options:
   -n, --namespace NS   only this namespace (default: all)
   --window D           window of the rates and percentiles, at least 15s (default 1m)
   --json               the API's JSON instead of a table
-  --api URL            the metrics API (default $${METRICS_API_URL_ENV} or ${DEFAULT_METRICS_API_URL})
+  --api URL            the metrics API (default $${METRICS_API_URL_ENV}, that of a running "weft local up", or ${DEFAULT_METRICS_API_URL})
 `;
 
 export const EDGES_USAGE = `usage: ${CLI_NAME} edges [options]
@@ -38,12 +38,19 @@ options:
   -n, --namespace NS   only edges from or to this namespace (default: all)
   --window D           window (default 1m)
   --json               the API's JSON instead of a table
-  --api URL            the metrics API (default $${METRICS_API_URL_ENV} or ${DEFAULT_METRICS_API_URL})
+  --api URL            the metrics API (default $${METRICS_API_URL_ENV}, that of a running "weft local up", or ${DEFAULT_METRICS_API_URL})
 `;
 
 /** Parses both commands' arguments (`edges` accepts no TARGET); every problem reported, none thrown. */
-export function parseStatArgs(args: readonly string[], env: Readonly<Record<string, string | undefined>>, allowTarget = true): { ok: true; args: StatArgs } | { ok: false; errors: string[] } {
-  const o: StatArgs = { kind: 'workload', name: undefined, namespace: undefined, window: undefined, json: false, api: env[METRICS_API_URL_ENV] || DEFAULT_METRICS_API_URL, help: false };
+export function parseStatArgs(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  allowTarget = true,
+  /** The metrics API of a running `weft local up`, found in its state file. */
+  localApi?: string,
+): { ok: true; args: StatArgs } | { ok: false; errors: string[] } {
+  const api = env[METRICS_API_URL_ENV] || localApi || DEFAULT_METRICS_API_URL;
+  const o: StatArgs = { kind: 'workload', name: undefined, namespace: undefined, window: undefined, json: false, api, help: false };
   const errors: string[] = [];
   let target: string | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -118,8 +125,14 @@ function warnScrapeErrors(errors: readonly { pod: string; error: string }[]): vo
   for (const e of errors) process.stderr.write(`warning: ${e.pod}: ${e.error}\n`);
 }
 
+/** The metrics API recorded by a running `weft local up` in this directory (or $WEFT_STATE_DIR). */
+async function localMetricsApi(): Promise<string | undefined> {
+  const { readState, stateDir } = await import('../../dev-cluster/local/local-state');
+  return (await readState(stateDir()).catch(() => undefined))?.metricsApi;
+}
+
 export async function runStat(argv: string[]): Promise<number> {
-  const p = parseStatArgs(argv, process.env);
+  const p = parseStatArgs(argv, process.env, true, await localMetricsApi());
   if (!p.ok) return fail(p.errors, STAT_USAGE);
   const a = p.args;
   if (a.help) return print(process.stdout, STAT_USAGE, 0);
@@ -134,7 +147,7 @@ export async function runStat(argv: string[]): Promise<number> {
 }
 
 export async function runEdges(argv: string[]): Promise<number> {
-  const p = parseStatArgs(argv, process.env, false);
+  const p = parseStatArgs(argv, process.env, false, await localMetricsApi());
   if (!p.ok) return fail(p.errors, EDGES_USAGE);
   const a = p.args;
   if (a.help) return print(process.stdout, EDGES_USAGE, 0);

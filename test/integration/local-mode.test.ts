@@ -178,6 +178,19 @@ services:
     assert.ok(log.includes(`got api ${apiPort + 1} `), 'replica 1 answered');
     assert.ok(log.includes(`got v2 ${v2Port} `), 'the split sent some requests to api-v2');
     assert.ok(!log.includes('error '), log.slice(-500));
+    // `weft stat` finds this run's metrics API in the state file and sees the client's traffic to api.
+    let statRows: { name: string; rps: number; successRate?: number; meshedPods: number }[] = [];
+    const statDeadline = Date.now() + 25_000;
+    while (Date.now() < statDeadline) {
+      const stat = await weft(['stat', 'deploy', '-n', 'shop', '--window', '15s', '--json'], env);
+      if (stat.code === 0) statRows = (JSON.parse(stat.stdout) as { rows: typeof statRows }).rows;
+      if (statRows.some((r) => r.name === 'api' && r.rps > 0)) break;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    const apiRow = statRows.find((r) => r.name === 'api');
+    assert.ok(apiRow && apiRow.rps > 0, `weft stat shows traffic to api: ${JSON.stringify(statRows)}`);
+    assert.equal(apiRow.successRate, 1);
+    assert.equal(apiRow.meshedPods, 2);
     const proxyLog = await weft(['local', 'logs', 'api-0', '--proxy'], env);
     assert.match(proxyLog.stdout, /"msg":"proxy ready"/);
     const unknown = await weft(['local', 'logs', 'nobody'], env);

@@ -26,3 +26,13 @@ test('weft stat: every mistake reported; edges takes no target', () => {
   assert.ok(!e.ok);
   assert.match(e.errors[0]!, /unexpected argument "deploy"/);
 });
+
+test('a running local mesh supplies the metrics API unless the environment or --api names one', () => {
+  const local = 'http://127.0.0.1:40123';
+  const d = parseStatArgs([], {}, true, local);
+  assert.ok(d.ok && d.args.api === local);
+  const e = parseStatArgs([], { [METRICS_API_URL_ENV]: 'http://127.0.0.1:7' }, true, local);
+  assert.ok(e.ok && e.args.api === 'http://127.0.0.1:7');
+  const f = parseStatArgs(['--api', 'http://127.0.0.1:9'], {}, true, local);
+  assert.ok(f.ok && f.args.api === 'http://127.0.0.1:9');
+});
