@@ -234,12 +234,11 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
   // The metrics API for `weft stat`: its usual port when free, any port otherwise (several runs at once).
   const { startMetricsApi } = await import('../control/metrics-api/server');
   const { scrapeTargetsOf } = await import('../../dev-cluster/local/metrics-targets');
-  const running0 = started;
-  const targets = (): ReturnType<typeof scrapeTargetsOf> => scrapeTargetsOf(running0, topology);
+  const startedWorkloads = started; // a const for the closure below (started is reassigned above)
+  const targets = (): ReturnType<typeof scrapeTargetsOf> => scrapeTargetsOf(startedWorkloads, topology);
   const metricsApi = await startMetricsApi({ host: '127.0.0.1', targets }).catch(() => startMetricsApi({ host: '127.0.0.1', port: 0, targets }));
   const stopApi = metricsApi.close.bind(metricsApi);
-  await writeState(dir, { ...base, status: 'running', workloads, metricsApi: metricsApi.url });
-  running = true;
+  // The summary is printed before the state says "running": `up --detach` shows the log at that moment.
   say('');
   for (const w of workloads) {
     say(`  ${w.name}: app pid ${w.app.pid}${w.ports.length ? ` on 127.0.0.1:${w.ports.join(',')}` : ''}, proxy pid ${w.proxy.pid}${w.proxy.inbound ? ` inbound ${w.proxy.inbound}` : ''}, identity ${w.identity}`);
@@ -247,6 +246,8 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
   }
   say(`\nmetrics API: ${metricsApi.url}  (weft stat, weft edges)`);
   say(`state: ${join(dir, 'state.json')}  logs: ${logDir}`);
+  await writeState(dir, { ...base, status: 'running', workloads, metricsApi: metricsApi.url });
+  running = true;
   if (!background) say('Ctrl-C to stop');
   await stopRequested;
   if (running) say('stopping…');
