@@ -92,7 +92,7 @@ async function run(shape: Shape, clientCounts: number[]): Promise<{ rows: string
             update: (u) => {
               first?.();
               first = undefined;
-              if (a !== 0 || u.endpoints[0]?.addr.port !== 10_000 + want) return;
+              if (a !== 0 || !u.endpoints.some((e) => e.addr.port === 10_000 + want)) return;
               if (++seen === 1) firstAt = performance.now();
               if (seen === n) done?.();
             },

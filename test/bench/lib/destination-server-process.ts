@@ -18,7 +18,7 @@ function benchModel(nServices: number, perService: number, version: number, scop
       name: `svc-${i}`,
       namespace: 'bench',
       endpoints: Array.from({ length: perService }, (_, j) => ({
-        addr: { host: `10.${(i >> 8) & 255}.${i & 255}.${j & 255}`, port: scope === 'all' || (i === 0 && j === 0) ? 10_000 + (version % 50_000) : 9_000 },
+        addr: { host: `10.${i & 255}.${(j >> 8) & 255}.${j & 255}`, port: scope === 'all' || (i === 0 && j === 0) ? 10_000 + (version % 50_000) : 9_000 },
         identity: `svc-${i}.bench.serviceaccount.identity.weft.cluster.local`,
         targetPort: 8080,
         labels: { pod: `svc-${i}-${j}`, serviceaccount: `svc-${i}` },
