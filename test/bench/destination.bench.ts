@@ -139,13 +139,20 @@ const shapes: [Shape, number[]][] = [
   [{ label: '1 service × 1,000 endpoints (~170 KB per answer); one endpoint moves', services: 1, endpointsPerService: 1_000, watchedPerClient: 1, scope: 'one' }, [1, 10, 100]],
 ];
 let pass = true;
-for (const [shape, counts] of shapes) {
-  const r = await run(shape, counts);
-  for (const row of r.rows) console.log(row);
-  console.log(`  server peak RSS ${r.peakRss.toFixed(0)} MB`);
-  const ok = r.worstP95 <= PROPAGATION_TARGET_MS && r.peakRss <= RSS_TARGET_MB;
-  console.log(`  ${ok ? 'PASS' : 'FAIL'}: propagation p95 ${r.worstP95.toFixed(1)} ms (target ≤ ${PROPAGATION_TARGET_MS}), peak RSS ${r.peakRss.toFixed(0)} MB (target ≤ ${RSS_TARGET_MB})`);
-  pass &&= ok;
+// The bundle's temp dir goes even when a run fails or is interrupted.
+const onSignal = () => void entry.cleanup().finally(() => process.exit(130));
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+try {
+  for (const [shape, counts] of shapes) {
+    const r = await run(shape, counts);
+    for (const row of r.rows) console.log(row);
+    console.log(`  server peak RSS ${r.peakRss.toFixed(0)} MB`);
+    const ok = r.worstP95 <= PROPAGATION_TARGET_MS && r.peakRss <= RSS_TARGET_MB;
+    console.log(`  ${ok ? 'PASS' : 'FAIL'}: propagation p95 ${r.worstP95.toFixed(1)} ms (target ≤ ${PROPAGATION_TARGET_MS}), peak RSS ${r.peakRss.toFixed(0)} MB (target ≤ ${RSS_TARGET_MB})`);
+    pass &&= ok;
+  }
+} finally {
+  await entry.cleanup();
 }
-await entry.cleanup();
 process.exitCode = pass ? 0 : 1;
