@@ -33,6 +33,8 @@ export interface ProxyConfig {
   /** Certificates from the identity service (CSR + token), written into the identity dir and renewed. */
   identityService: { addr: string; tokenFile: string; name: string; dir: string; trustAnchorsFile: string } | undefined;
   destinationFile: string | undefined;
+  /** The destination service (`host:port`, HTTP/2 streams of updates); exclusive with destinationFile. */
+  destinationAddr: SocketAddr | undefined;
   detectTimeoutMs: number;
   shutdownGraceMs: number;
   maxHeaderBytes: number;
@@ -163,6 +165,7 @@ export function parseProxyConfig(env: Env): ConfigResult {
     identity,
     identityService,
     destinationFile: get('WEFT_PROXY_DESTINATION_FILE'),
+    destinationAddr: addr('WEFT_PROXY_DESTINATION_ADDR', undefined),
     detectTimeoutMs: ms('WEFT_PROXY_DETECT_TIMEOUT', PROXY_DEFAULTS.detectTimeoutMs),
     shutdownGraceMs: ms('WEFT_PROXY_SHUTDOWN_GRACE', PROXY_DEFAULTS.shutdownGraceMs),
     maxHeaderBytes: int('WEFT_PROXY_MAX_HEADER_BYTES', PROXY_DEFAULTS.maxHeaderBytes) ?? PROXY_DEFAULTS.maxHeaderBytes,
@@ -173,6 +176,7 @@ export function parseProxyConfig(env: Env): ConfigResult {
     workloadLabels,
   };
   if (config.appPort !== undefined && (config.appPort < 1 || config.appPort > 65535)) errors.push('WEFT_PROXY_APP_PORT: not a port number');
+  if (config.destinationAddr && config.destinationFile) errors.push('WEFT_PROXY_DESTINATION_ADDR: give either it or WEFT_PROXY_DESTINATION_FILE, not both');
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
 }
 

@@ -7,6 +7,7 @@ import net from 'node:net';
 import * as prom from 'prom-client';
 import { WEFT_VERSION } from '../config/names';
 import { formatAddr, type Discovery, type SocketAddr } from './discovery/discovery';
+import { DestinationClient } from './discovery/destination-client';
 import { NoDiscovery, StaticFileDiscovery } from './discovery/static-file';
 import { startAdminServer, type AdminServer } from './admin/admin-server';
 import type { ProxyConfig } from './config';
@@ -74,9 +75,11 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
     recordBuildInfo(metrics, certs?.identity, config.workloadLabels);
     const discovery =
       opts.discovery ??
-      (config.destinationFile
-        ? await StaticFileDiscovery.open(config.destinationFile, { log: (level, msg) => log[level](msg) })
-        : new NoDiscovery());
+      (config.destinationAddr
+        ? new DestinationClient({ addr: formatAddr(config.destinationAddr), log: (level, msg) => log[level](msg) })
+        : config.destinationFile
+          ? await StaticFileDiscovery.open(config.destinationFile, { log: (level, msg) => log[level](msg) })
+          : new NoDiscovery());
     cleanups.push(() => discovery.close());
     const pools = new UpstreamPools(certs, log);
     cleanups.push(() => pools.close());

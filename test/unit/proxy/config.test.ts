@@ -168,3 +168,11 @@ test('the identity service needs a name, a directory and trust anchors, each err
     trustAnchorsFile: '/etc/weft/anchors.crt',
   });
 });
+
+test('the destination service and the destination file exclude each other', () => {
+  const both = parseProxyConfig({ WEFT_PROXY_DESTINATION_ADDR: '127.0.0.1:8086', WEFT_PROXY_DESTINATION_FILE: '/tmp/d.json' });
+  assert.ok(!both.ok && both.errors.some((e) => e.startsWith('WEFT_PROXY_DESTINATION_ADDR:')));
+  const one = parseProxyConfig({ WEFT_PROXY_DESTINATION_ADDR: '127.0.0.1:8086' });
+  assert.ok(one.ok);
+  assert.deepEqual(one.ok && one.config.destinationAddr, { host: '127.0.0.1', port: 8086 });
+});
