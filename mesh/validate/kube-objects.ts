@@ -1,4 +1,5 @@
 /** Reading Kubernetes objects safely: accessors, pod templates, label selectors, port lists. */
+import { POD_TEMPLATE_PATHS } from '../config/kube-kinds';
 import type { KObject, Resource, YamlPath } from './finding';
 
 export function isObj(v: unknown): v is KObject {
@@ -29,16 +30,6 @@ export function stringMap(v: unknown): Record<string, string> {
   return out;
 }
 
-export const WORKLOAD_TEMPLATE_PATHS: Record<string, YamlPath> = {
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-  Pod: [],
-};
 
 export interface PodTemplate {
   /** Path of the template (where `metadata` and `spec` live). */
@@ -55,7 +46,7 @@ const templates = new WeakMap<Resource, PodTemplate | null>();
 export function podTemplate(res: Resource): PodTemplate | undefined {
   const known = templates.get(res);
   if (known !== undefined) return known ?? undefined;
-  const path = WORKLOAD_TEMPLATE_PATHS[res.kind];
+  const path = POD_TEMPLATE_PATHS[res.kind];
   let out: PodTemplate | null = null;
   if (path) {
     const t = obj(get(res.obj, path));

@@ -17,18 +17,9 @@ import { inject } from './injector';
 import { pointer, type JsonPatchOp } from './json-patch';
 import type { NamespaceLike, PodLike } from './kube-types';
 import type { MeshConfig } from './mesh-config';
+import { POD_TEMPLATE_PATHS } from '../../config/kube-kinds';
 
-/** Where each workload kind keeps its pod (template); [] is the object itself (a Pod). */
-export const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Pod: [],
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
+export { POD_TEMPLATE_PATHS };
 
 export type ResourceAction = 'annotated' | 'injected' | 'unchanged' | 'skipped';
 
