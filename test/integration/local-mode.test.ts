@@ -108,6 +108,9 @@ async function withDir(fn: (dir: string, env: Record<string, string>) => Promise
   try {
     await fn(dir, env);
   } finally {
+    // `down` knows every recorded pid and process group (apps do not mention the directory); then
+    // anything else that still mentions it (a supervisor that never recorded its state).
+    await weft(['local', 'down'], env).catch(() => undefined);
     for (const pid of processesMentioning(dir)) {
       try {
         process.kill(pid, 'SIGKILL');
