@@ -9,24 +9,28 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { CLI_NAME } from '../config/names';
 import { CONTROL_PLANE_PORTS } from '../config/ports';
 import { parseAddr } from '../proxy/discovery/discovery';
-import type { LocalTopology } from '../../dev-cluster/local/local-mesh';
+import type { LocalTopology, ServedEndpoint } from '../../dev-cluster/local/local-mesh';
 
-export const DESTINATION_USAGE = `usage: ${CLI_NAME} destination -f TOPOLOGY [--listen HOST:PORT]
+export const DESTINATION_USAGE = `usage: ${CLI_NAME} destination -f TOPOLOGY [--local-model] [--listen HOST:PORT]
 
   Serves the destinations of a local topology file (docs/local-mode.md) to proxies over HTTP/2
   (h2c): GET /v1/watch?authority=host:port. Workloads need a fixed inboundPort to be served.
   --listen   default 127.0.0.1:${CONTROL_PLANE_PORTS.destination}
+  --local-model  the file is the model \`weft local up\` writes (resolved inbound ports), not a topology
 `;
 
 export interface DestinationArgs {
   file: string;
   listen: { host: string; port: number };
+  /** -f names the local runner's model file (local-topology-source.ts), not a topology file. */
+  localModel?: true;
 }
 
 /** Parses the arguments; a string is a usage error. */
 export function parseDestinationArgs(args: string[]): DestinationArgs | string {
   let file: string | undefined;
   let listen = `127.0.0.1:${CONTROL_PLANE_PORTS.destination}`;
+  let localModel = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '-f' || a === '--file' || a === '--listen') {
@@ -35,21 +39,26 @@ export function parseDestinationArgs(args: string[]): DestinationArgs | string {
       if (a === '--listen') listen = v;
       else file = v;
     } else if (a.startsWith('--listen=')) listen = a.slice('--listen='.length);
+    else if (a === '--local-model') localModel = true;
     else return `unknown argument '${a}'`;
   }
   if (!file) return 'no topology file given (-f FILE)';
   const addr = parseAddr(listen, { allowPortZero: true });
   if (!addr) return `--listen: expected host:port, got "${listen}"`;
-  return { file, listen: addr };
+  return { file, listen: addr, ...(localModel ? { localModel: true as const } : {}) };
 }
 
-async function loadTopology(file: string): Promise<LocalTopology | string> {
+async function loadTopology(file: string, localModel?: boolean): Promise<LocalTopology | { topology: LocalTopology; served: ServedEndpoint[] } | string> {
   const { parseTopology, formatTopologyError, toLocalTopology } = await import('../../dev-cluster/local/topology-file');
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
     return `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message}`;
+  }
+  if (localModel) {
+    const m = (await import('../control/destination/local-topology-source')).parseLocalModelFile(text);
+    return typeof m === 'string' ? `${file}: ${m}` : m;
   }
   const r = parseTopology(text, file);
   return r.ok ? toLocalTopology(r.topology) : r.errors.map(formatTopologyError).join('\n');
@@ -67,21 +76,24 @@ export async function run(args: string[]): Promise<number> {
   }
   const { LocalTopologySource, servedFromTopology } = await import('../control/destination/local-topology-source');
   const { startDestinationServer } = await import('../control/destination/destination-server');
-  const first = await loadTopology(parsed.file);
-  if (typeof first === 'string') {
-    process.stderr.write(`${CLI_NAME} destination: ${first}\n`);
+  const loaded = await loadTopology(parsed.file, parsed.localModel);
+  if (typeof loaded === 'string') {
+    process.stderr.write(`${CLI_NAME} destination: ${loaded}\n`);
     return 1;
   }
   const say = (msg: string): void => void process.stderr.write(`${CLI_NAME} destination: ${msg}\n`);
-  const initial = servedFromTopology(first);
+  const resolved = (t: LocalTopology | { topology: LocalTopology; served: ServedEndpoint[] }): { topology: LocalTopology; served: ServedEndpoint[]; skipped: string[] } =>
+    'topology' in t ? { ...t, skipped: [] } : { topology: t, ...servedFromTopology(t) };
+  const initial = resolved(loaded);
   if (initial.skipped.length > 0) say(`no fixed inboundPort, not served: ${initial.skipped.join(', ')}`);
-  const source = new LocalTopologySource(first, initial.served);
+  const source = new LocalTopologySource(initial.topology, initial.served);
   const server = await startDestinationServer({ ...parsed.listen, source, log: (_l, m) => say(m) });
   watchFile(parsed.file, { interval: 500 }, () => {
-    void loadTopology(parsed.file).then((t) => {
+    void loadTopology(parsed.file, parsed.localModel).then((t) => {
       if (typeof t === 'string') return say(`${t}\nkeeping the previous topology`);
-      source.setTopology(t);
-      source.setServed(servedFromTopology(t).served);
+      const next = resolved(t);
+      source.setTopology(next.topology);
+      source.setServed(next.served);
       say(`${parsed.file} reloaded`);
     });
   });

@@ -125,3 +125,38 @@ export class LocalTopologySource implements ModelSource {
     for (const l of [...this.listeners]) l(this.model);
   }
 }
+
+/**
+ * The file the local runner hands `weft destination --local-model`: what the model needs and nothing
+ * else (no commands or environments), re-written when the runner learns something new (a replica
+ * started, the user edited the topology's services) and re-read by the service.
+ */
+export interface LocalModelFile {
+  version: 1;
+  namespace: string;
+  routes: LocalRoute[];
+  served: ServedEndpoint[];
+}
+
+export function localModelFileText(t: Pick<LocalTopology, 'namespace' | 'routes'>, served: readonly ServedEndpoint[]): string {
+  const file: LocalModelFile = { version: 1, namespace: t.namespace, routes: [...(t.routes ?? [])], served: [...served] };
+  return `${JSON.stringify(file, null, 1)}\n`;
+}
+
+/** Pure: the text of a local model file → the topology and served endpoints it stands for, or what is wrong with it. */
+export function parseLocalModelFile(text: string): { topology: LocalTopology; served: ServedEndpoint[] } | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return `not JSON (${(e as Error).message}); the local runner writes this file, do not edit it by hand`;
+  }
+  const f = v as Partial<LocalModelFile> | null;
+  if (typeof f !== 'object' || f === null || f.version !== 1) return 'expected {"version": 1, …} as written by `weft local up`';
+  if (typeof f.namespace !== 'string' || !Array.isArray(f.routes) || !Array.isArray(f.served)) return 'expected namespace (string), routes and served (lists)';
+  const bad = f.served.findIndex((s) => typeof s?.authority !== 'string' || typeof s.inbound?.host !== 'string' || typeof s.inbound.port !== 'number' || typeof s.identity !== 'string');
+  if (bad >= 0) return `served[${bad}]: expected authority, inbound {host, port} and identity`;
+  const badRoute = f.routes.findIndex((r) => typeof r?.authority !== 'string' || !Array.isArray(r.backends));
+  if (badRoute >= 0) return `routes[${badRoute}]: expected authority and backends`;
+  return { topology: { namespace: f.namespace, workloads: [], routes: f.routes }, served: f.served };
+}
