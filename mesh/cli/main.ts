@@ -36,6 +36,10 @@ const commands: Record<string, Command> = {
     summary: 'run the identity service (issues proxy certificates): --trust-anchors --issuer-cert --issuer-key --token-secret-file',
     run: async (args) => (await import('./identity.command')).run(args),
   },
+  init: {
+    summary: 'apply the redirect rules (iptables, ip6tables) in this network namespace: [--skip-inbound-ports L] [--skip-outbound-ports L] [--dry-run]',
+    run: async (args) => (await import('./init.command')).run(args),
+  },
   destination: {
     summary: 'run the destination service (endpoints for proxies) for a local topology file: -f FILE [--listen HOST:PORT]',
     run: async (args) => (await import('./destination.command')).run(args),
