@@ -1,0 +1,136 @@
+/**
+ * What the service panel shows: golden-metric charts over the last minutes (from the extension's
+ * history), inbound and outbound edges with their mTLS identities, and the traffic split between a
+ * service's backends with each backend workload's observed RPS. Pure.
+ */
+import type { Edge, StatRow } from '../../mesh/control/metrics-api/aggregate';
+import { formatLatency, formatPercent, formatRps } from '../../mesh/metrics-view/golden-table';
+import type { EdgeRow, PanelMessage, RowKind, SplitRow, ViewStatus } from '../../webviews/messages/metrics-messages';
+import { lineChart, type LineChart } from './chart-model';
+import type { Sample } from './metrics-history';
+import { healthOf, healthTitle } from './metrics-table-model';
+
+export const PANEL_SPAN_MS = 5 * 60_000;
+
+export interface PanelTarget {
+  kind: RowKind;
+  namespace: string;
+  name: string;
+}
+
+/** Success rate (0–100 %), RPS, and latency p50/p95/p99, over the last `spanMs`. */
+export function panelCharts(samples: readonly Sample[], now: number, spanMs = PANEL_SPAN_MS): LineChart[] {
+  const pts = (f: (s: Sample) => number | undefined) => samples.map((s) => ({ t: s.t, v: s.hasData ? f(s) : undefined }));
+  return [
+    lineChart([{ name: 'success', color: 'var(--weft-green)', points: pts((s) => s.successRate) }], { title: 'Success rate', now, spanMs, yMin: 0, yMax: 1, ticks: 5, format: (v) => `${Math.round(v * 100)}%` }),
+    lineChart([{ name: 'rps', color: 'var(--weft-blue)', points: pts((s) => s.rps) }], { title: 'Requests per second', now, spanMs, format: (v) => formatRps(v) }),
+    lineChart(
+      [
+        { name: 'p50', color: 'var(--weft-green)', points: pts((s) => s.p50Ms) },
+        { name: 'p95', color: 'var(--weft-yellow)', points: pts((s) => s.p95Ms) },
+        { name: 'p99', color: 'var(--weft-red)', points: pts((s) => s.p99Ms) },
+      ],
+      { title: 'Latency', now, spanMs, format: (v) => formatLatency(v) },
+    ),
+  ];
+}
+
+function edgeRow(e: Edge, peer: 'src' | 'dst'): EdgeRow {
+  return {
+    peer: peer === 'src' ? e.srcWorkload : e.dstService,
+    peerNamespace: peer === 'src' ? e.srcNamespace : e.dstNamespace,
+    clientId: e.clientId ?? '–',
+    serverIds: e.serverIds.join(', ') || '–',
+    mtls: e.mtls,
+    requests: String(e.requests),
+  };
+}
+
+/**
+ * Inbound: edges whose destination service is the target (or, for a workload, one of the services
+ * it backs); outbound: edges whose source workload is the target (or one of a service's backends).
+ */
+export function edgesFor(edges: readonly Edge[], target: PanelTarget, backends: readonly string[] = []): { inbound: EdgeRow[]; outbound: EdgeRow[] } {
+  const ns = target.namespace;
+  const servers = new Set(target.kind === 'service' ? [target.name] : [target.name, ...backends]);
+  const clients = new Set(target.kind === 'workload' ? [target.name] : [target.name, ...backends]);
+  const byPeer = (a: EdgeRow, b: EdgeRow): number => a.peer.localeCompare(b.peer) || a.peerNamespace.localeCompare(b.peerNamespace);
+  return {
+    inbound: edges.filter((e) => e.dstNamespace === ns && servers.has(e.dstService)).map((e) => edgeRow(e, 'src')).sort(byPeer),
+    outbound: edges.filter((e) => e.srcNamespace === ns && clients.has(e.srcWorkload)).map((e) => edgeRow(e, 'dst')).sort(byPeer),
+  };
+}
+
+export interface Backend {
+  workload: string;
+  weight: number;
+}
+
+/** Configured weights next to the backends' observed RPS (workload stats: their inbound traffic). */
+export function trafficSplit(backends: readonly Backend[], workloadRows: readonly StatRow[], namespace: string): SplitRow[] | undefined {
+  if (backends.length < 2) return undefined;
+  const totalWeight = backends.reduce((s, b) => s + b.weight, 0);
+  const rpsOf = (w: string): number | undefined => {
+    const row = workloadRows.find((r) => r.namespace === namespace && r.name === w);
+    return row && row.podsWithData > 0 ? row.rps : undefined;
+  };
+  const totalRps = backends.reduce((s, b) => s + (rpsOf(b.workload) ?? 0), 0);
+  return backends.map((b) => {
+    const rps = rpsOf(b.workload);
+    const observed = rps !== undefined && totalRps > 0 ? rps / totalRps : undefined;
+    return {
+      workload: b.workload,
+      weight: b.weight,
+      weightShare: totalWeight > 0 ? `${Math.round((b.weight / totalWeight) * 100)}%` : '–',
+      rps: rps === undefined ? '–' : formatRps(rps),
+      observedShare: observed === undefined ? '–' : `${(observed * 100).toFixed(1)}%`,
+      observedPercent: observed === undefined ? 0 : Math.round(observed * 1000) / 10,
+    };
+  });
+}
+
+const latency = (ms: number | undefined): string => (ms === undefined ? '–' : formatLatency(ms));
+
+export interface PanelInput {
+  target: PanelTarget;
+  row: StatRow | undefined;
+  samples: readonly Sample[];
+  edges: readonly Edge[];
+  backends: readonly Backend[];
+  workloadRows: readonly StatRow[];
+  status: ViewStatus;
+  source: string;
+  now: number;
+  updatedAt: string;
+}
+
+export function panelMessage(i: PanelInput): PanelMessage {
+  const row = i.row;
+  const health = row ? healthOf(row) : 'idle';
+  const data = row !== undefined && row.podsWithData > 0;
+  const { inbound, outbound } = edgesFor(i.edges, i.target, i.backends.map((b) => b.workload));
+  return {
+    type: 'panel',
+    kind: i.target.kind,
+    namespace: i.target.namespace,
+    name: i.target.name,
+    health,
+    title: row ? healthTitle(health, row) : `${i.target.name}: not seen by the metrics API`,
+    summary: [
+      { label: 'Success', value: data ? formatPercent(row.successRate) : '–' },
+      { label: 'RPS', value: data ? formatRps(row.rps) : '–' },
+      { label: 'P50', value: latency(row?.p50Ms) },
+      { label: 'P95', value: latency(row?.p95Ms) },
+      { label: 'P99', value: latency(row?.p99Ms) },
+      { label: 'Meshed', value: row ? `${row.meshedPods}/${row.totalPods}` : '–' },
+      { label: 'TCP', value: row?.tcpConnections === undefined ? '–' : String(row.tcpConnections) },
+    ],
+    charts: panelCharts(i.samples, i.now),
+    inbound,
+    outbound,
+    split: trafficSplit(i.backends, i.workloadRows, i.target.namespace),
+    status: i.status,
+    source: i.source,
+    updatedAt: i.updatedAt,
+  };
+}

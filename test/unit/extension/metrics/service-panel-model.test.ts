@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Edge } from '../../../../mesh/control/metrics-api/aggregate';
+import { backendsOf } from '../../../../extension/metrics/local-backends';
+import { MetricsHistory } from '../../../../extension/metrics/metrics-history';
+import { edgesFor, panelMessage, trafficSplit } from '../../../../extension/metrics/service-panel-model';
+import { statRow } from './fixtures';
+
+const edge = (src: string, dst: string, over: Partial<Edge> = {}): Edge => ({
+  srcNamespace: 'demo', srcWorkload: src, dstNamespace: 'demo', dstService: dst,
+  clientId: `${src}.demo.serviceaccount.identity.weft.cluster.local`, serverIds: [`${dst}.demo.serviceaccount.identity.weft.cluster.local`], mtls: 'yes', requests: 10, ...over,
+});
+
+describe('edges of a service panel', () => {
+  const edges = [edge('vote-bot', 'web'), edge('web', 'emoji'), edge('web', 'voting'), edge('voting-canary', 'db', { mtls: 'no', serverIds: [], clientId: undefined }), edge('web', 'voting', { srcNamespace: 'other' })];
+
+  test('inbound are calls to the service, outbound the calls its workload makes, with identities', () => {
+    const e = edgesFor(edges, { kind: 'service', namespace: 'demo', name: 'web' });
+    assert.deepEqual(e.inbound.map((r) => [r.peer, r.clientId, r.mtls]), [['vote-bot', 'vote-bot.demo.serviceaccount.identity.weft.cluster.local', 'yes']]);
+    assert.deepEqual(e.outbound.map((r) => [r.peer, r.serverIds]), [['emoji', 'emoji.demo.serviceaccount.identity.weft.cluster.local'], ['voting', 'voting.demo.serviceaccount.identity.weft.cluster.local']]);
+  });
+
+  test("a split service's outbound includes its backends' calls; missing identities show a dash", () => {
+    const e = edgesFor(edges, { kind: 'service', namespace: 'demo', name: 'voting' }, ['voting', 'voting-canary']);
+    assert.deepEqual(e.inbound.map((r) => [r.peer, r.peerNamespace]), [['web', 'demo'], ['web', 'other']]);
+    assert.deepEqual(e.outbound.map((r) => [r.peer, r.clientId, r.serverIds, r.mtls]), [['db', '–', '–', 'no']]);
+  });
+});
+
+describe('traffic split', () => {
+  test('configured weights next to the observed share of each backend workload', () => {
+    const split = trafficSplit([{ workload: 'voting', weight: 90 }, { workload: 'voting-canary', weight: 10 }], [statRow({ name: 'voting', rps: 9 }), statRow({ name: 'voting-canary', rps: 1 }), statRow({ name: 'voting', namespace: 'x', rps: 100 })], 'demo');
+    assert.deepEqual(split?.map((s) => [s.workload, s.weightShare, s.rps, s.observedShare, s.observedPercent]), [['voting', '90%', '9.0', '90.0%', 90], ['voting-canary', '10%', '1.0', '10.0%', 10]]);
+  });
+
+  test('no split for one backend; a backend without data shows dashes', () => {
+    assert.equal(trafficSplit([{ workload: 'web', weight: 1 }], [], 'demo'), undefined);
+    const split = trafficSplit([{ workload: 'a', weight: 1 }, { workload: 'b', weight: 1 }], [statRow({ name: 'a', rps: 2 })], 'demo');
+    assert.deepEqual(split?.map((s) => [s.rps, s.observedShare]), [['2.0', '100.0%'], ['–', '–']]);
+  });
+
+  test("local mode: a route's weighted backends from the runner's destination file", () => {
+    const doc = JSON.stringify({
+      destinations: [
+        { authority: 'voting.demo.workload:8080', labels: { service: 'voting', namespace: 'demo' }, endpoints: [] },
+        { authority: 'voting-canary.demo.workload:8081', labels: { service: 'voting-canary', namespace: 'demo' }, endpoints: [] },
+        { authority: 'web.demo:80', labels: {}, endpoints: [{ addr: '127.0.0.1:1' }] },
+        { authority: 'voting.demo:8080', labels: {}, backends: [{ authority: 'voting.demo.workload:8080', weight: 90 }, { authority: 'voting-canary.demo.workload:8081', weight: 10 }], endpoints: [] },
+      ],
+    });
+    assert.deepEqual(backendsOf(doc, 'voting', 'demo'), [{ workload: 'voting', weight: 90 }, { workload: 'voting-canary', weight: 10 }]);
+    assert.deepEqual(backendsOf(doc, 'web', 'demo'), []);
+    assert.deepEqual(backendsOf(doc, 'voting', 'other'), []);
+    assert.deepEqual(backendsOf('not json', 'voting', 'demo'), []);
+  });
+});
+
+describe('the panel message', () => {
+  test('summary, three charts from the history, edges and split', () => {
+    const h = new MetricsHistory();
+    const row = statRow({ name: 'voting', kind: 'service', successRate: 0.8, rps: 4 });
+    h.record([statRow({ name: 'voting', kind: 'service', successRate: 0.9, rps: 3 })], 1_000_000);
+    h.record([row], 1_002_000);
+    const m = panelMessage({
+      target: { kind: 'service', namespace: 'demo', name: 'voting' }, row, samples: h.series('service/demo/voting', 1_002_000), edges: [edge('web', 'voting')],
+      backends: [], workloadRows: [], status: { level: 'ok' }, source: 'local', now: 1_002_000, updatedAt: '12:00:00',
+    });
+    assert.equal(m.health, 'failing');
+    assert.deepEqual(m.summary.slice(0, 2), [{ label: 'Success', value: '80.00%' }, { label: 'RPS', value: '4.0' }]);
+    assert.deepEqual(m.charts.map((c) => [c.title, c.series.map((s) => s.name), c.series[0]!.latest]), [['Success rate', ['success'], '80%'], ['Requests per second', ['rps'], '4.0'], ['Latency', ['p50', 'p95', 'p99'], '2.0ms']]);
+    assert.equal(m.inbound.length, 1);
+    assert.equal(m.split, undefined);
+  });
+
+  test('a target the API does not know yet: dashes and an explanation', () => {
+    const m = panelMessage({ target: { kind: 'workload', namespace: 'demo', name: 'ghost' }, row: undefined, samples: [], edges: [], backends: [], workloadRows: [], status: { level: 'ok' }, source: 'local', now: 0, updatedAt: '' });
+    assert.equal(m.health, 'idle');
+    assert.match(m.title, /ghost: not seen by the metrics API/);
+    assert.ok(m.summary.every((s) => s.value === '–'));
+    assert.ok(m.charts.every((c) => c.empty));
+  });
+});
