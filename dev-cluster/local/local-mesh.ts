@@ -1,19 +1,21 @@
 /**
- * The local mode's runner: for every workload of a topology, its proxy (`weft proxy`, explicit
- * mode) and its app, as processes on this machine, with mTLS identities from a throwaway CA.
- * Upstreams are bound to local ports by each proxy and handed to the app as environment variables
- * (UPSTREAM_<SERVICE>_URL, UPSTREAM_<SERVICE>_AUTHORITY); a served workload's app gets PORT.
- * The demo runs on it; `weft local up -f topology.yaml` parses its file (topology-file.ts) into a
- * LocalTopology with fixed app ports, replicas and routes (service → weighted backends).
+ * The local mode's runner: the control plane (identity and destination services, control-plane.ts)
+ * first, then for every workload of a topology its proxy (`weft proxy`, explicit mode), which gets
+ * its certificate from the identity service and its endpoints from the destination service, and its
+ * app, as processes on this machine. Upstreams are bound to local ports by each proxy and handed to
+ * the app as environment variables (UPSTREAM_<SERVICE>_URL, UPSTREAM_<SERVICE>_AUTHORITY); a served
+ * workload's app gets PORT. The demo runs on it; `weft local up -f topology.yaml` parses its file
+ * (topology-file.ts) into a LocalTopology with fixed app ports, replicas and routes (service →
+ * weighted backends).
  */
 import net from 'node:net';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createDevCa } from '../../mesh/control/identity/ca';
 import { identityName } from '../../mesh/config/identity';
 import { formatAddr, parseAddr, type SocketAddr } from '../../mesh/proxy/discovery/discovery';
-import { spawnProxy, type ProxyProcess } from './proxy-process';
+import { EXIT_WITH_PARENT_PRELOAD, spawnProxy, type ProxyProcess } from './proxy-process';
 import { checkPortFree, pickFreePort } from './port-check';
+import { CONTROL_PLANE_NAMES, startControlPlane, type RunningControlPlane } from './control-plane';
 import type { Supervised, Supervisor } from './supervisor';
 
 const LOOPBACK = '127.0.0.1';
@@ -76,7 +78,7 @@ export interface RunningWorkload {
 }
 
 export interface LocalMeshOptions {
-  /** A directory this run owns (identities, destination file); the caller removes it. */
+  /** A directory this run owns (control plane: anchor, issuer, tokens, model; the proxies' identities); the caller removes it. */
   workDir: string;
   supervisor: Supervisor;
   /** Every proxy log line and app output line, by workload. */
@@ -84,14 +86,16 @@ export interface LocalMeshOptions {
   /** Progress messages for the user. */
   onProgress?: (msg: string) => void;
   startTimeoutMs?: number;
+  /** Leaf certificate lifetime (default 24 h; short ones prove renewal in tests). */
+  leafLifetimeMs?: number;
+  /** Fixed control-plane addresses (default 127.0.0.1:0, any free port). */
+  identityAddr?: string;
+  destinationAddr?: string;
+  /** Called as soon as the control plane listens (before the proxies start). */
+  onControlPlane?: (cp: RunningControlPlane) => void;
 }
 
-/**
- * Preloaded into each proxy (node --import): when the runner dies without stopping it (SIGKILL), the
- * proxy is re-parented; it notices within half a second and shuts down gracefully by itself.
- */
-export const EXIT_WITH_PARENT_PRELOAD =
-  'data:text/javascript,const p=process.ppid;setInterval(()=>{if(process.ppid!==p)process.kill(process.pid,"SIGTERM")},500).unref();';
+export { EXIT_WITH_PARENT_PRELOAD };
 
 /** The variable-name stem of a service: `api.demo:80` → `API`. */
 export function upstreamEnvName(authority: string): string {
@@ -109,6 +113,7 @@ export function checkTopology(t: LocalTopology): string[] {
     const at = `workloads[${i}] (${w.name || '?'})`;
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(w.name)) errors.push(`${at}.name: expected a DNS label`);
     if (names.has(w.name)) errors.push(`${at}.name: "${w.name}" is used twice`);
+    if ((Object.values(CONTROL_PLANE_NAMES) as string[]).includes(w.name)) errors.push(`${at}.name: "${w.name}" is reserved for the control plane; choose another name`);
     names.add(w.name);
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(w.serviceAccount)) errors.push(`${at}.serviceAccount: expected a DNS label`);
     if (w.serves !== undefined) {
@@ -193,11 +198,6 @@ export function destinationDocument(namespace: string, served: ServedEndpoint[],
   return `${JSON.stringify({ destinations }, null, 1)}\n`;
 }
 
-async function writeAtomically(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
-}
-
 function waitForPort(port: number, app: Supervised, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
@@ -218,67 +218,129 @@ function waitForPort(port: number, app: Supervised, timeoutMs: number): Promise<
   });
 }
 
-function waitForReload(proxy: ProxyProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (proxy.logs.some((l) => typeof l['msg'] === 'string' && l['msg'].includes('reloaded')) || Date.now() > deadline) resolve();
-      else setTimeout(check, 25);
-    };
-    check();
-  });
+/** What a workload's proxy needs to know besides its own workload: where the control plane is. */
+export interface ControlPlaneAddrs {
+  identity: SocketAddr;
+  destination: SocketAddr;
+  trustAnchorsFile: string;
+}
+
+export interface ProxyEnvInput {
+  workload: LocalWorkload;
+  namespace: string;
+  identity: string;
+  /** Where the proxy writes its key and the certificates it obtains. */
+  identityDir: string;
+  tokenFile: string;
+  /** Its inbound listener's port on 127.0.0.1 and the app port behind it (served workloads only). */
+  inboundPort?: number;
+  appPort?: number;
 }
 
 /**
- * Starts the topology: identities, proxies (in parallel), the destination file, then the apps,
- * servers before clients, each awaited until it listens. On any failure it throws; the caller's
- * supervisor still holds whatever was started and must stop it.
+ * Pure: every WEFT_PROXY_* variable a workload's proxy is started with, the one place that decides
+ * them. Identity from the identity service (its token file names the ServiceAccount and namespace),
+ * endpoints from the destination service. Policy (WEFT_PROXY_POLICY_*) belongs here too.
  */
-export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Promise<RunningWorkload[]> {
+export function proxyEnv(p: ProxyEnvInput, cp: ControlPlaneAddrs): Record<string, string> {
+  const env: Record<string, string> = {
+    WEFT_PROXY_ADMIN_ADDR: `${LOOPBACK}:0`,
+    WEFT_PROXY_IDENTITY_ADDR: formatAddr(cp.identity),
+    WEFT_PROXY_IDENTITY_NAME: p.identity,
+    WEFT_PROXY_IDENTITY_TOKEN_FILE: p.tokenFile,
+    WEFT_PROXY_IDENTITY_DIR: p.identityDir,
+    WEFT_PROXY_TRUST_ANCHORS: cp.trustAnchorsFile,
+    WEFT_PROXY_DESTINATION_ADDR: formatAddr(cp.destination),
+    WEFT_PROXY_SHUTDOWN_GRACE: '1s',
+    WEFT_PROXY_WORKLOAD_LABELS: `workload=${p.workload.workload ?? p.workload.name},namespace=${p.namespace}`,
+  };
+  if (p.appPort !== undefined) {
+    env['WEFT_PROXY_INBOUND_ADDR'] = `${LOOPBACK}:${p.inboundPort ?? 0}`;
+    env['WEFT_PROXY_APP_PORT'] = String(p.appPort);
+  }
+  if (p.workload.upstreams.length > 0) env['WEFT_PROXY_UPSTREAMS'] = p.workload.upstreams.map((u) => `${u}=${LOOPBACK}:0`).join(',');
+  return env;
+}
+
+/** A started local mesh: its control plane, its workloads and the endpoints the destination service serves. */
+export interface LocalRun {
+  controlPlane: RunningControlPlane;
+  workloads: RunningWorkload[];
+  served: ServedEndpoint[];
+}
+
+/** Free loopback ports, distinct from each other and from `taken`. */
+async function pickDistinctPort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = await pickFreePort(LOOPBACK);
+    if (!taken.has(port)) {
+      taken.add(port);
+      return port;
+    }
+  }
+}
+
+/**
+ * Starts the topology: the control plane (each service awaited until it listens), then every proxy
+ * (in parallel, each awaited until it holds its certificate), then the apps, servers before
+ * clients, each awaited until it listens. On any failure it throws; the caller's supervisor still
+ * holds whatever was started and must stop it.
+ */
+export async function startLocalRun(t: LocalTopology, o: LocalMeshOptions): Promise<LocalRun> {
   const problems = checkTopology(t);
   if (problems.length > 0) throw new Error(`topology:\n  ${problems.join('\n  ')}`);
+  const taken = new Set<number>();
   for (const w of t.workloads) {
     if (w.inboundPort) {
       const free = await checkPortFree(LOOPBACK, w.inboundPort);
       if (!free.ok) throw new Error(`${free.reason}: ${w.name} needs it for its inbound listener (choose another port)`);
+      taken.add(w.inboundPort);
     }
     for (const p of w.ports ?? []) {
       const free = await checkPortFree(LOOPBACK, p.appPort);
       if (!free.ok) throw new Error(`${free.reason}: ${w.name}'s app needs it for ${p.authority} (stop what uses it, or change the port)`);
+      taken.add(p.appPort);
     }
   }
   const timeout = o.startTimeoutMs ?? 15_000;
-
-  o.onProgress?.('creating a throwaway CA and one identity per workload');
-  const ca = await createDevCa();
-  const destinationFile = join(o.workDir, 'destinations.yaml');
   await mkdir(o.workDir, { recursive: true });
-  await writeAtomically(destinationFile, 'destinations: []\n');
-  const prepared = await Promise.all(
-    t.workloads.map(async (w) => {
-      const identity = identityName({ serviceAccount: w.serviceAccount, namespace: w.namespace ?? t.namespace });
-      const identityDir = join(o.workDir, 'identity', w.name);
-      await ca.writeIdentity(identityDir, identity);
-      const ports: LocalPort[] = w.ports?.length ? w.ports : w.serves ? [{ authority: w.serves, appPort: await pickFreePort(LOOPBACK) }] : [];
-      return { w, identity, identityDir, ports, appPort: ports[0]?.appPort, picked: !w.ports?.length && ports.length > 0 };
+
+  // Every port is known before anything starts, so the destination service has the whole model at once.
+  const prepared = [];
+  for (const w of t.workloads) {
+    const namespace = w.namespace ?? t.namespace;
+    const identity = identityName({ serviceAccount: w.serviceAccount, namespace });
+    const ports: LocalPort[] = w.ports?.length ? w.ports : w.serves ? [{ authority: w.serves, appPort: await pickDistinctPort(taken) }] : [];
+    const inboundPort = ports.length > 0 ? (w.inboundPort ?? (await pickDistinctPort(taken))) : undefined;
+    prepared.push({ w, namespace, identity, ports, inboundPort, appPort: ports[0]?.appPort, picked: !w.ports?.length && ports.length > 0 });
+  }
+  const served: ServedEndpoint[] = prepared.flatMap((p) =>
+    p.ports.map((port) => {
+      const s: ServedEndpoint = { authority: port.authority, name: p.w.name, workload: p.w.workload ?? p.w.name, serviceAccount: p.w.serviceAccount, inbound: { host: LOOPBACK, port: p.inboundPort! }, identity: p.identity, appPort: port.appPort };
+      if (port.protocolHint) s.protocolHint = port.protocolHint;
+      return s;
     }),
   );
 
-  o.onProgress?.(`starting ${prepared.length} proxies`);
+  const controlPlane = await startControlPlane({
+    dir: join(o.workDir, 'control-plane'),
+    supervisor: o.supervisor,
+    holders: prepared.map((p) => ({ name: p.w.name, serviceAccount: p.w.serviceAccount, namespace: p.namespace })),
+    topology: t,
+    served,
+    leafLifetimeMs: o.leafLifetimeMs,
+    identityAddr: o.identityAddr,
+    destinationAddr: o.destinationAddr,
+    startTimeoutMs: timeout,
+    onProgress: o.onProgress,
+  });
+  o.onControlPlane?.(controlPlane);
+  const addrs: ControlPlaneAddrs = { identity: controlPlane.identity.addr, destination: controlPlane.destination.addr, trustAnchorsFile: controlPlane.files.trustAnchors };
+
+  o.onProgress?.(`starting ${prepared.length} proxies (each ready once the identity service signed its certificate)`);
   const proxies = await Promise.all(
     prepared.map(async (p) => {
-      const env: Record<string, string> = {
-        WEFT_PROXY_ADMIN_ADDR: `${LOOPBACK}:0`,
-        WEFT_PROXY_IDENTITY_DIR: p.identityDir,
-        WEFT_PROXY_DESTINATION_FILE: destinationFile,
-        WEFT_PROXY_SHUTDOWN_GRACE: '1s',
-        WEFT_PROXY_WORKLOAD_LABELS: `workload=${p.w.workload ?? p.w.name},namespace=${p.w.namespace ?? t.namespace}`,
-      };
-      if (p.appPort !== undefined) {
-        env['WEFT_PROXY_INBOUND_ADDR'] = `${LOOPBACK}:${p.w.inboundPort ?? 0}`;
-        env['WEFT_PROXY_APP_PORT'] = String(p.appPort);
-      }
-      if (p.w.upstreams.length > 0) env['WEFT_PROXY_UPSTREAMS'] = p.w.upstreams.map((u) => `${u}=${LOOPBACK}:0`).join(',');
+      const env = proxyEnv({ workload: p.w, namespace: p.namespace, identity: p.identity, identityDir: join(o.workDir, 'identity', p.w.name), tokenFile: controlPlane.tokenFile(p.w.name), inboundPort: p.inboundPort, appPort: p.appPort }, addrs);
       const proxy = await spawnProxy({ name: `${p.w.name}-proxy`, env, nodeArgs: ['--import', EXIT_WITH_PARENT_PRELOAD], startTimeoutMs: timeout, onLog: (line) => o.onLog?.(`${p.w.name}-proxy`, line) }).catch((e: Error) => {
         throw new Error(`proxy of ${p.w.name} failed to start: ${e.message}`);
       });
@@ -286,22 +348,6 @@ export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Pro
       return { ...p, proxy };
     }),
   );
-
-  await writeAtomically(
-    destinationFile,
-    destinationDocument(
-      t.namespace,
-      proxies.flatMap((p) =>
-        p.ports.map((port) => {
-          const s: ServedEndpoint = { authority: port.authority, name: p.w.name, workload: p.w.workload ?? p.w.name, serviceAccount: p.w.serviceAccount, inbound: p.proxy.inbound!, identity: p.identity, appPort: port.appPort };
-          if (port.protocolHint) s.protocolHint = port.protocolHint;
-          return s;
-        }),
-      ),
-      t.routes,
-    ),
-  );
-  await Promise.all(proxies.map((p) => waitForReload(p.proxy, 3_000)));
 
   const running: RunningWorkload[] = [];
   const order = [...proxies.filter((p) => p.ports.length > 0), ...proxies.filter((p) => p.ports.length === 0)];
@@ -320,5 +366,10 @@ export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Pro
     for (const port of p.ports) await waitForPort(port.appPort, app, timeout);
     running.push({ workload: p.w, identity: p.identity, proxy: p.proxy, app, appPort: p.appPort, ports: p.ports });
   }
-  return running;
+  return { controlPlane, workloads: running, served };
+}
+
+/** startLocalRun for callers that need only the workloads (the demo); the control plane runs all the same. */
+export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Promise<RunningWorkload[]> {
+  return (await startLocalRun(t, o)).workloads;
 }

@@ -24,6 +24,15 @@ export interface StateWorkload {
   upstreams: Record<string, string>;
 }
 
+/** A control-plane process (`weft-identity`, `weft-destination`): a process group like an app. */
+export interface StateControlPlane {
+  name: string;
+  pid: number;
+  /** Where it listens (host:port). */
+  addr: string;
+  log: string;
+}
+
 export interface LocalState {
   version: 1;
   status: 'starting' | 'running';
@@ -35,6 +44,8 @@ export interface LocalState {
   workloads: StateWorkload[];
   /** The metrics API serving this run (`weft stat` finds it here). */
   metricsApi?: string;
+  /** The identity and destination services the proxies use. */
+  controlPlane?: StateControlPlane[];
 }
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
@@ -68,6 +79,7 @@ export async function writeState(dir: string, state: LocalState): Promise<void> 
 /** Every PID a state records, with whether it leads a process group (apps do). */
 export function recordedPids(s: LocalState): { name: string; pid: number; group: boolean }[] {
   const out = [{ name: 'supervisor', pid: s.supervisorPid, group: false }];
+  for (const c of s.controlPlane ?? []) if (c.pid > 0) out.push({ name: c.name, pid: c.pid, group: true });
   for (const w of s.workloads) {
     if (w.app.pid > 0) out.push({ name: w.name, pid: w.app.pid, group: true });
     if (w.proxy.pid > 0) out.push({ name: `${w.name}-proxy`, pid: w.proxy.pid, group: false });
@@ -84,7 +96,10 @@ export interface StatusRow {
   inbound: string;
 }
 
-/** The `weft local status` table. Pure: liveness and readiness are given. */
+/**
+ * The `weft local status` table. Pure: liveness and readiness are given (`ready` by workload name,
+ * and by control-plane name: it accepts connections).
+ */
 export function renderStatus(s: LocalState, alive: (pid: number) => boolean, ready: ReadonlyMap<string, boolean>): string {
   const rows: StatusRow[] = s.workloads.map((w) => ({
     name: w.name,
@@ -103,5 +118,6 @@ export function renderStatus(s: LocalState, alive: (pid: number) => boolean, rea
       .join('  ')
       .trimEnd();
   const sup = `supervisor pid ${s.supervisorPid} ${alive(s.supervisorPid) ? 'running' : 'NOT RUNNING'} · ${s.status} since ${s.startedAt} · ${s.topologyFile}`;
-  return `${sup}\n${[head, ...rows].map(line).join('\n')}\n`;
+  const cp = (s.controlPlane ?? []).map((c) => `${c.name} pid ${c.pid} ${alive(c.pid) ? 'running' : 'NOT RUNNING'} · ${c.addr} · ${ready.get(c.name) ? 'listening' : 'NOT LISTENING'}`);
+  return `${[sup, ...cp].join('\n')}\n${[head, ...rows].map(line).join('\n')}\n`;
 }

@@ -10,6 +10,14 @@ import { parseAddr, type SocketAddr } from '../../mesh/proxy/discovery/discovery
 // From source this module is dev-cluster/local/; bundled into dist/weft.js it is dist/ itself.
 export const WEFT_ENTRY = fileURLToPath(new URL(/\/dist\/[^/]+$/.test(import.meta.url) ? './weft.js' : '../../dist/weft.js', import.meta.url));
 
+/**
+ * Preloaded into each proxy and control-plane process (node --import): when the runner dies without
+ * stopping it (SIGKILL), the process is re-parented; it notices within half a second and shuts down
+ * gracefully by itself.
+ */
+export const EXIT_WITH_PARENT_PRELOAD =
+  'data:text/javascript,const p=process.ppid;setInterval(()=>{if(process.ppid!==p)process.kill(process.pid,"SIGTERM")},500).unref();';
+
 export interface ProxyProcess {
   name: string;
   pid: number;
@@ -35,6 +43,8 @@ export interface SpawnProxyOptions {
   /** Extra sink for each raw log line (e.g. the demo's log file). */
   onLog?: (line: string) => void;
   nodeArgs?: string[];
+  /** A command that runs node for the proxy (e.g. `ip netns exec NS setpriv --reuid=2102 …`); default: none. */
+  launcher?: string[];
 }
 
 const MAX_LOGS = 2000;
@@ -49,7 +59,8 @@ export function spawnProxy(opts: SpawnProxyOptions): Promise<ProxyProcess> {
     ...opts.env,
     WEFT_PROXY_LOG_FORMAT: 'json',
   };
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), WEFT_ENTRY, 'proxy'], { env, stdio: ['ignore', 'inherit', 'pipe'] });
+  const [cmd, ...pre] = [...(opts.launcher ?? []), process.execPath];
+  const child = spawn(cmd!, [...pre, ...(opts.nodeArgs ?? []), WEFT_ENTRY, 'proxy'], { env, stdio: ['ignore', 'inherit', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let exited = false;
   const exitPromise = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));

@@ -5,16 +5,22 @@
  * `.weft/local/` (or $WEFT_STATE_DIR). A thin shell over topology-file.ts and local-mesh.ts.
  */
 import { spawn } from 'node:child_process';
+import { unwatchFile, watchFile } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import net from 'node:net';
 import { join, resolve } from 'node:path';
+import { parseDuration } from '../proxy/reliability/retry-policy';
 
 export const LOCAL_USAGE = `usage: weft local <command>
 
-  up -f FILE [--detach]     start every workload of the topology file with its proxy (mTLS);
-                            in the foreground Ctrl-C stops all; --detach returns and leaves a
-                            supervisor running
-  status                    workloads: app and proxy PIDs alive, proxy ready, ports
-  logs WORKLOAD [--proxy] [-f]   the app's output (or its proxy's log); -f follows
+  up -f FILE [--detach]     start the control plane (identity, destination) and every workload of
+                            the topology file with its proxy (mTLS); in the foreground Ctrl-C
+                            stops all; --detach returns and leaves a supervisor running; edits
+                            to the file's services (weights, retries, timeouts) apply live
+     [--cert-lifetime D]    advanced: proxies' certificate lifetime (default 24h; e.g. 10s)
+  status                    control plane and workloads: PIDs alive, proxy ready, ports
+  logs WORKLOAD [--proxy] [-f]   the app's output (or its proxy's log); -f follows; also
+                            weft-identity and weft-destination
   down                      stop everything that up started and remove the state
 
 State: .weft/local/ under the current directory, or $WEFT_STATE_DIR. Format: docs/local-mode.md
@@ -54,15 +60,25 @@ interface UpArgs {
   file: string;
   detach: boolean;
   supervise: boolean;
+  /** --cert-lifetime: the leaves' lifetime; absent: the identity service's default (24 h). */
+  certLifetimeMs?: number;
 }
 
 export function parseUpArgs(args: readonly string[]): { ok: true; value: UpArgs } | { ok: false; error: string } {
   let file: string | undefined;
   let detach = false;
   let supervise = false;
+  let certLifetimeMs: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '-f' || a === '--file') {
+    if (a === '--cert-lifetime' || a.startsWith('--cert-lifetime=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      if (v === undefined) return { ok: false, error: '--cert-lifetime needs a duration, e.g. 10s' };
+      const d = parseDuration(v);
+      if (!d.ok) return { ok: false, error: `--cert-lifetime: ${d.error}` };
+      if (d.ms < 1000) return { ok: false, error: '--cert-lifetime: at least 1s' };
+      certLifetimeMs = d.ms;
+    } else if (a === '-f' || a === '--file') {
       file = args[++i];
       if (file === undefined) return { ok: false, error: `${a} needs a file` };
     } else if (a.startsWith('--file=')) file = a.slice(7);
@@ -71,7 +87,7 @@ export function parseUpArgs(args: readonly string[]): { ok: true; value: UpArgs 
     else return { ok: false, error: `unknown option ${a}` };
   }
   if (file === undefined) return { ok: false, error: 'no topology file: weft local up -f topology.yaml' };
-  return { ok: true, value: { file, detach, supervise } };
+  return { ok: true, value: { file, detach, supervise, ...(certLifetimeMs !== undefined ? { certLifetimeMs } : {}) } };
 }
 
 async function isAliveFn(): Promise<(pid: number) => boolean> {
@@ -81,7 +97,7 @@ async function isAliveFn(): Promise<(pid: number) => boolean> {
 async function up(args: string[]): Promise<number> {
   const parsed = parseUpArgs(args);
   if (!parsed.ok) return fail(`${parsed.error}\n\n${LOCAL_USAGE}`, 2);
-  const { file, detach, supervise } = parsed.value;
+  const { file, detach, supervise, certLifetimeMs } = parsed.value;
   const { parseTopology, formatTopologyError, toLocalTopology } = await import('../../dev-cluster/local/topology-file');
   const { stateDir, readState } = await import('../../dev-cluster/local/local-state');
   const isAlive = await isAliveFn();
@@ -106,18 +122,19 @@ async function up(args: string[]): Promise<number> {
       await stopRecorded(dir);
     }
   }
-  if (detach && !supervise) return upDetached(resolve(file), dir);
-  return supervisor(resolve(file), dir, toLocalTopology(topo.topology), supervise);
+  const extra = certLifetimeMs !== undefined ? ['--cert-lifetime', `${certLifetimeMs}ms`] : [];
+  if (detach && !supervise) return upDetached(resolve(file), dir, extra);
+  return supervisor(resolve(file), dir, toLocalTopology(topo.topology), supervise, certLifetimeMs);
 }
 
 /** Starts the supervisor in the background (`up --supervise`) and waits until it is up or has failed. */
-async function upDetached(file: string, dir: string): Promise<number> {
+async function upDetached(file: string, dir: string, extraArgs: string[]): Promise<number> {
   const { readState } = await import('../../dev-cluster/local/local-state');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const supervisorLog = join(dir, 'supervisor.log');
   const fh = await open(supervisorLog, 'a');
-  const child = spawn(process.execPath, [process.argv[1]!, 'local', 'up', '-f', file, SUPERVISE_FLAG], {
+  const child = spawn(process.execPath, [process.argv[1]!, 'local', 'up', '-f', file, ...extraArgs, SUPERVISE_FLAG], {
     detached: true,
     stdio: ['ignore', fh.fd, fh.fd],
     env: { ...process.env, WEFT_STATE_DIR: dir },
@@ -146,9 +163,10 @@ async function upDetached(file: string, dir: string): Promise<number> {
 }
 
 /** Runs the topology until SIGINT/SIGTERM; on any start failure stops everything it started. */
-async function supervisor(file: string, dir: string, topology: import('../../dev-cluster/local/local-mesh').LocalTopology, background: boolean): Promise<number> {
+async function supervisor(file: string, dir: string, topology: import('../../dev-cluster/local/local-mesh').LocalTopology, background: boolean, certLifetimeMs?: number): Promise<number> {
   const { Supervisor, installShutdownHandlers, isAlive } = await import('../../dev-cluster/local/supervisor');
-  const { startLocalMesh } = await import('../../dev-cluster/local/local-mesh');
+  const { startLocalRun } = await import('../../dev-cluster/local/local-mesh');
+  const { IDENTITY_ADDR_ENV, DESTINATION_ADDR_ENV } = await import('../../dev-cluster/local/control-plane');
   const { writeState } = await import('../../dev-cluster/local/local-state');
   const { formatAddr } = await import('../proxy/discovery/discovery');
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -184,7 +202,14 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
   const base = { version: 1 as const, supervisorPid: process.pid, topologyFile: file, startedAt, supervisorLog: join(dir, 'supervisor.log') };
   await writeState(dir, { ...base, status: 'starting', workloads: [] });
 
+  let controlPlane: import('../../dev-cluster/local/control-plane').RunningControlPlane | undefined;
+  const controlPlaneState = (): import('../../dev-cluster/local/local-state').StateControlPlane[] =>
+    controlPlane
+      ? [controlPlane.identity, controlPlane.destination].map((c) => ({ name: c.process.name, pid: c.process.pid, addr: formatAddr(c.addr), log: logPath(c.process.name) }))
+      : [];
   const finish = async (removeLogs: boolean): Promise<number> => {
+    unwatchFile(file);
+    controlPlane?.close();
     await sup.stopAll();
     await logChain;
     removeHandlers();
@@ -202,12 +227,27 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
   };
 
   say(`weft local: starting ${topology.workloads.length} workload process${topology.workloads.length === 1 ? '' : 'es'} from ${file}`);
+  let run;
   let started;
   try {
-    started = await Promise.race([
-      startLocalMesh(topology, { workDir: join(dir, 'mesh'), supervisor: sup, onLog: log, onProgress: (m) => say(`  ${m}`) }),
+    run = await Promise.race([
+      startLocalRun(topology, {
+        workDir: join(dir, 'mesh'),
+        supervisor: sup,
+        onLog: log,
+        onProgress: (m) => say(`  ${m}`),
+        leafLifetimeMs: certLifetimeMs,
+        identityAddr: process.env[IDENTITY_ADDR_ENV] || undefined,
+        destinationAddr: process.env[DESTINATION_ADDR_ENV] || undefined,
+        onControlPlane: (cp) => {
+          controlPlane = cp;
+          // Recorded at once: `down` finds these PIDs even if the run dies before it is up.
+          void writeState(dir, { ...base, status: 'starting', workloads: [], controlPlane: controlPlaneState() });
+        },
+      }),
       stopRequested.then(() => undefined),
     ]);
+    started = run?.workloads;
     if (started) {
       // An app that exits at once (a client with no port to wait for, a crash right after listening).
       await new Promise((r) => setTimeout(r, SETTLE_MS));
@@ -219,7 +259,9 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
     exitCode = 1;
     return finish(false);
   }
-  if (!started) return finish(true);
+  if (!started || !run || !controlPlane) return finish(true);
+  const cp = controlPlane;
+  const served = run.served;
 
   const workloads = started.map((r) => ({
     name: r.workload.name,
@@ -244,10 +286,31 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
     say(`  ${w.name}: app pid ${w.app.pid}${w.ports.length ? ` on 127.0.0.1:${w.ports.join(',')}` : ''}, proxy pid ${w.proxy.pid}${w.proxy.inbound ? ` inbound ${w.proxy.inbound}` : ''}, identity ${w.identity}`);
     for (const [svc, addr] of Object.entries(w.upstreams)) say(`      → ${svc} at http://${addr}`);
   }
-  say(`\nmetrics API: ${metricsApi.url}  (weft stat, weft edges)`);
+  say(`\nidentity service: https://${formatAddr(cp.identity.addr)} (pid ${cp.identity.process.pid}, leaves ${certLifetimeMs !== undefined ? `${certLifetimeMs / 1000}s` : '24h'})`);
+  say(`destination service: ${formatAddr(cp.destination.addr)} (pid ${cp.destination.process.pid}; edits to ${file}'s services apply live)`);
+  say(`metrics API: ${metricsApi.url}  (weft stat, weft edges)`);
   say(`state: ${join(dir, 'state.json')}  logs: ${logDir}`);
-  await writeState(dir, { ...base, status: 'running', workloads, metricsApi: metricsApi.url });
+  await writeState(dir, { ...base, status: 'running', workloads, metricsApi: metricsApi.url, controlPlane: controlPlaneState() });
   running = true;
+  // Live edits: the file's services go to the destination service (which pushes them to the proxies).
+  const { parseTopology, formatTopologyError, toLocalTopology } = await import('../../dev-cluster/local/topology-file');
+  const { planReload, describeReload } = await import('../../dev-cluster/local/topology-reload');
+  let reloading = Promise.resolve();
+  watchFile(file, { interval: 500 }, (now, before) => {
+    if (now.mtimeMs === before.mtimeMs && now.size === before.size) return;
+    reloading = reloading.then(async () => {
+      const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => new Error(e.code ?? e.message));
+      if (text instanceof Error) return say(`${new Date().toISOString()} ${file} unreadable (${text.message}); keeping the running services`);
+      const parsed = parseTopology(text, file);
+      if (!parsed.ok) return say(`${new Date().toISOString()} ${file} has problems; keeping the running services:\n${parsed.errors.map((e) => `  ${formatTopologyError(e)}`).join('\n')}`);
+      const plan = planReload(topology, toLocalTopology(parsed.topology));
+      if (plan.changedRoutes.length > 0) {
+        topology.routes = plan.routes;
+        await cp.updateModel(topology, served);
+      }
+      say(`${new Date().toISOString()} ${describeReload(file, plan)}`);
+    });
+  });
   if (!background) say('Ctrl-C to stop');
   await stopRequested;
   if (running) say('stopping…');
@@ -267,6 +330,21 @@ async function readyOf(admin: string): Promise<boolean> {
   }
 }
 
+/** True when something accepts TCP connections at host:port within a second. */
+function listening(addr: string): Promise<boolean> {
+  const at = addr.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: addr.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(addr.slice(at + 1)) });
+    const done = (ok: boolean): void => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(1_000, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
 async function status(): Promise<number> {
   const { stateDir, readState, renderStatus } = await import('../../dev-cluster/local/local-state');
   const isAlive = await isAliveFn();
@@ -276,9 +354,15 @@ async function status(): Promise<number> {
     process.stdout.write(`nothing running (no state in ${dir})\n`);
     return 1;
   }
-  const ready = new Map(await Promise.all(s.workloads.map(async (w) => [w.name, isAlive(w.proxy.pid) && (await readyOf(w.proxy.admin))] as const)));
+  const ready = new Map(
+    await Promise.all([
+      ...s.workloads.map(async (w) => [w.name, isAlive(w.proxy.pid) && (await readyOf(w.proxy.admin))] as const),
+      ...(s.controlPlane ?? []).map(async (c) => [c.name, isAlive(c.pid) && (await listening(c.addr))] as const),
+    ]),
+  );
   process.stdout.write(renderStatus(s, isAlive, ready));
-  const healthy = isAlive(s.supervisorPid) && s.workloads.every((w) => isAlive(w.app.pid) && ready.get(w.name));
+  const healthy =
+    isAlive(s.supervisorPid) && s.workloads.every((w) => isAlive(w.app.pid) && ready.get(w.name)) && (s.controlPlane ?? []).every((c) => isAlive(c.pid) && ready.get(c.name));
   return healthy ? 0 : 1;
 }
 
@@ -292,8 +376,9 @@ async function logs(args: string[]): Promise<number> {
   const s = await readState(dir);
   if (!s) return fail(`nothing running (no state in ${dir})`);
   const w = s.workloads.find((x) => x.name === names[0]);
-  if (!w) return fail(`no workload "${names[0]}" (running: ${s.workloads.map((x) => x.name).join(', ')})`);
-  const path = args.includes('--proxy') ? w.proxy.log : w.app.log;
+  const c = (s.controlPlane ?? []).find((x) => x.name === names[0]);
+  if (!w && !c) return fail(`no workload "${names[0]}" (running: ${[...s.workloads, ...(s.controlPlane ?? [])].map((x) => x.name).join(', ')})`);
+  const path = w ? (args.includes('--proxy') ? w.proxy.log : w.app.log) : c!.log;
   const follow = args.includes('-f') || args.includes('--follow');
   let offset = 0;
   const pump = async (): Promise<void> => {

@@ -198,7 +198,7 @@ services:
     assert.match(proxyLog.stdout, /"msg":"proxy ready"/);
     const unknown = await weft(['local', 'logs', 'nobody'], env);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /no workload "nobody" \(running: api-0, api-1, api-v2, client\)/);
+    assert.match(unknown.stderr, /no workload "nobody" \(running: api-0, api-1, api-v2, client, weft-identity, weft-destination\)/);
 
     const again = await weft(['local', 'up', '-f', file, '--detach'], env);
     assert.equal(again.code, 1);
@@ -244,7 +244,9 @@ test('foreground up: Ctrl-C (SIGINT) stops everything and removes the state', { 
     while (!out.includes('Ctrl-C to stop') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.match(out, /api: app pid \d+ on 127\.0\.0\.1:\d+, proxy pid \d+ inbound/);
     const pids = [...out.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
-    assert.equal(pids.length, 2);
+    assert.equal(pids.length, 4, 'app, proxy, identity and destination services');
+    assert.match(out, /identity service: https:\/\/127\.0\.0\.1:\d+ \(pid \d+, leaves 24h\)/);
+    assert.match(out, /destination service: 127\.0\.0\.1:\d+ \(pid \d+;/);
     assert.ok(pids.every(alive));
     child.kill('SIGINT');
     assert.equal(await exited, 0, out);

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { checkTopology, destinationDocument, upstreamEnvName, type LocalTopology } from '../../../dev-cluster/local/local-mesh';
+import { checkTopology, destinationDocument, proxyEnv, upstreamEnvName, type LocalTopology } from '../../../dev-cluster/local/local-mesh';
 import { checkPortFree } from '../../../dev-cluster/local/port-check';
 import { parseDestinationFile } from '../../../mesh/proxy/discovery/static-file';
-import { demoTopology } from '../../../dev-cluster/demo/demo-topology';
+import { parseProxyConfig } from '../../../mesh/proxy/config';
 
 const w = (o: Partial<LocalTopology['workloads'][number]>): LocalTopology['workloads'][number] => ({ name: 'a', serviceAccount: 'a', command: 'node', args: [], upstreams: [], ...o });
 
@@ -13,15 +13,38 @@ test('upstreamEnvName: the first DNS label, upper-cased', () => {
   assert.equal(upstreamEnvName('emoji-svc.emojivoto:8080'), 'EMOJI_SVC');
 });
 
-test('the demo topology is valid: three workloads, web → api, traffic → web', () => {
-  const t = demoTopology({ weftEntry: '/x/weft.js', nodePath: 'node', webPort: 0, rps: 20, failureRate: 0.05 });
-  assert.deepEqual(checkTopology(t), []);
-  assert.deepEqual(t.workloads.map((x) => [x.name, x.serves, x.upstreams]), [
-    ['api', 'api.demo:80', []],
-    ['web', 'web.demo:80', ['api.demo:80']],
-    ['traffic', undefined, ['web.demo:80']],
+test('proxyEnv: certificate from the identity service, endpoints from the destination service, a config the proxy accepts', () => {
+  const cp = { identity: { host: '127.0.0.1', port: 41001 }, destination: { host: '127.0.0.1', port: 41002 }, trustAnchorsFile: '/run/cp/ca.crt' };
+  const id = 'api.shop.serviceaccount.identity.weft.cluster.local';
+  const server = proxyEnv({ workload: w({ name: 'api-1', workload: 'api', serviceAccount: 'api' }), namespace: 'shop', identity: id, identityDir: '/run/id/api-1', tokenFile: '/run/cp/tokens/api-1.token', inboundPort: 41003, appPort: 8081 }, cp);
+  assert.deepEqual(server, {
+    WEFT_PROXY_ADMIN_ADDR: '127.0.0.1:0',
+    WEFT_PROXY_IDENTITY_ADDR: '127.0.0.1:41001',
+    WEFT_PROXY_IDENTITY_NAME: id,
+    WEFT_PROXY_IDENTITY_TOKEN_FILE: '/run/cp/tokens/api-1.token',
+    WEFT_PROXY_IDENTITY_DIR: '/run/id/api-1',
+    WEFT_PROXY_TRUST_ANCHORS: '/run/cp/ca.crt',
+    WEFT_PROXY_DESTINATION_ADDR: '127.0.0.1:41002',
+    WEFT_PROXY_SHUTDOWN_GRACE: '1s',
+    WEFT_PROXY_WORKLOAD_LABELS: 'workload=api,namespace=shop',
+    WEFT_PROXY_INBOUND_ADDR: '127.0.0.1:41003',
+    WEFT_PROXY_APP_PORT: '8081',
+  });
+  const client = proxyEnv({ workload: w({ name: 'bot', upstreams: ['api.shop:80', 'db.shop:6379'] }), namespace: 'shop', identity: id, identityDir: '/d', tokenFile: '/t' }, cp);
+  assert.equal(client['WEFT_PROXY_INBOUND_ADDR'], undefined, 'a pure client has no inbound listener');
+  assert.equal(client['WEFT_PROXY_UPSTREAMS'], 'api.shop:80=127.0.0.1:0,db.shop:6379=127.0.0.1:0');
+  assert.equal(client['WEFT_PROXY_DESTINATION_FILE'], undefined, 'no static destination file');
+  for (const env of [server, client]) {
+    const parsed = parseProxyConfig({ ...env, WEFT_PROXY_OUTBOUND_ADDR: 'off', ...(env['WEFT_PROXY_INBOUND_ADDR'] ? {} : { WEFT_PROXY_INBOUND_ADDR: 'off' }) });
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+  }
+});
+
+test('control-plane process names are reserved', () => {
+  assert.deepEqual(checkTopology({ namespace: 'demo', workloads: [w({ name: 'weft-identity' }), w({ name: 'weft-destination' })] }), [
+    'workloads[0] (weft-identity).name: "weft-identity" is reserved for the control plane; choose another name',
+    'workloads[1] (weft-destination).name: "weft-destination" is reserved for the control plane; choose another name',
   ]);
-  assert.deepEqual(t.workloads[0]!.args, ['/x/weft.js', 'demo', '--app', 'api']);
 });
 
 test('checkTopology names the workload and the field of each problem', () => {

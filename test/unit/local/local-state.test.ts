@@ -13,6 +13,10 @@ const STATE: LocalState = {
   topologyFile: '/t/topology.yaml',
   startedAt: '2026-01-01T00:00:00.000Z',
   supervisorLog: '/s/supervisor.log',
+  controlPlane: [
+    { name: 'weft-identity', pid: 90, addr: '127.0.0.1:41001', log: '/s/logs/weft-identity.log' },
+    { name: 'weft-destination', pid: 91, addr: '127.0.0.1:41002', log: '/s/logs/weft-destination.log' },
+  ],
   workloads: [
     { name: 'api', workload: 'api', namespace: 'shop', identity: 'api.shop', app: { pid: 101, log: '/s/logs/api.log', command: ['node'] }, proxy: { pid: 102, log: '/s/logs/api-proxy.log', admin: '127.0.0.1:1', inbound: '127.0.0.1:2' }, ports: [8080], upstreams: {} },
     { name: 'client', workload: 'client', namespace: 'shop', identity: 'client.shop', app: { pid: 103, log: '/s/logs/client.log', command: ['node'] }, proxy: { pid: 104, log: '/s/logs/client-proxy.log', admin: '127.0.0.1:3' }, ports: [], upstreams: { 'api.shop:8080': '127.0.0.1:4' } },
@@ -40,9 +44,11 @@ test('state.json round-trips; a missing or foreign file reads as no state', asyn
   }
 });
 
-test('recordedPids: the supervisor, every app (a process group) and every proxy', () => {
+test('recordedPids: the supervisor, the control plane and every app (process groups), every proxy', () => {
   assert.deepEqual(recordedPids(STATE), [
     { name: 'supervisor', pid: 100, group: false },
+    { name: 'weft-identity', pid: 90, group: true },
+    { name: 'weft-destination', pid: 91, group: true },
     { name: 'api', pid: 101, group: true },
     { name: 'api-proxy', pid: 102, group: false },
     { name: 'client', pid: 103, group: true },
@@ -50,11 +56,13 @@ test('recordedPids: the supervisor, every app (a process group) and every proxy'
   ]);
 });
 
-test('renderStatus: liveness by PID, readiness, ports and inbound per workload', () => {
-  const text = renderStatus(STATE, (pid) => pid !== 103, new Map([['api', true], ['client', false]]));
+test('renderStatus: the control plane, then liveness by PID, readiness, ports and inbound per workload', () => {
+  const text = renderStatus(STATE, (pid) => pid !== 103 && pid !== 91, new Map([['api', true], ['client', false], ['weft-identity', true]]));
   const lines = text.trimEnd().split('\n');
   assert.match(lines[0]!, /^supervisor pid 100 running · running since 2026-01-01T00:00:00.000Z · \/t\/topology.yaml$/);
-  assert.deepEqual(lines.slice(1).map((l) => l.split(/\s{2,}/)), [
+  assert.equal(lines[1], 'weft-identity pid 90 running · 127.0.0.1:41001 · listening');
+  assert.equal(lines[2], 'weft-destination pid 91 NOT RUNNING · 127.0.0.1:41002 · NOT LISTENING');
+  assert.deepEqual(lines.slice(3).map((l) => l.split(/\s{2,}/)), [
     ['WORKLOAD', 'APP PID', 'PROXY PID', 'READY', 'PORTS', 'PROXY INBOUND'],
     ['api', '101 running', '102 running', 'yes', '8080', '127.0.0.1:2'],
     ['client', '103 exited', '104 running', 'no', '-', '-'],
