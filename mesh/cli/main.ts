@@ -12,6 +12,8 @@ const commands: Record<string, Command> = {
     summary: 'run the mesh and a demo app locally, with live golden metrics (Ctrl-C stops)',
     run: async (args) => (await import('./demo.command')).run(args),
   },
+  install: { summary: 'print the control plane manifests for `kubectl apply -f -` (docs/install.md)', run: async (args) => (await import('./install.command')).run(args) },
+  check: { summary: 'check the cluster and the mesh: [--pre | --proxy] [--output json] (docs/install.md)', run: async (args) => (await import('./check.command')).run(args) },
   validate: {
     summary: 'check Kubernetes manifests for mesh mistakes (docs/rules.md)',
     run: async (args) => (await import('./validate.command')).run(args),
@@ -43,6 +45,10 @@ const commands: Record<string, Command> = {
   destination: {
     summary: 'run the destination service (endpoints for proxies) for a local topology file: -f FILE [--listen HOST:PORT]',
     run: async (args) => (await import('./destination.command')).run(args),
+  },
+  policy: {
+    summary: 'run the policy service (inbound authorization for proxies) from YAML files: -f FILE... [--listen HOST:PORT]',
+    run: async (args) => (await import('./policy.command')).run(args),
   },
 };
 

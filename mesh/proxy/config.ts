@@ -7,6 +7,7 @@ import { DEFAULT_OPAQUE_PORTS, PROXY_TOKEN_DIR, PROXY_TOKEN_FILE } from '../conf
 import { PROXY_ADMIN_PORT, PROXY_INBOUND_PORT, PROXY_OUTBOUND_PORT } from '../config/ports';
 import { PROXY_DEFAULTS } from '../config/proxy-defaults';
 import { parseAddr, type SocketAddr } from './discovery/discovery';
+import { parsePolicyConfig, type PolicyConfig } from './policy/policy-config';
 import { parseDuration } from './reliability/retry-policy';
 
 export interface UpstreamListener {
@@ -44,6 +45,8 @@ export interface ProxyConfig {
   logFormat: 'plain' | 'json';
   /** Static `dst_*`-style labels describing this proxy's own workload (pod, namespace…). */
   workloadLabels: Record<string, string>;
+  /** Inbound policy (WEFT_PROXY_POLICY_*, WEFT_PROXY_DEFAULT_INBOUND_POLICY); absent: all-unauthenticated. */
+  policy?: PolicyConfig;
 }
 
 export type ConfigResult = { ok: true; config: ProxyConfig } | { ok: false; errors: string[] };
@@ -152,6 +155,9 @@ export function parseProxyConfig(env: Env): ConfigResult {
     }
   }
 
+  const policy = parsePolicyConfig(env);
+  errors.push(...policy.errors);
+
   const config: ProxyConfig = {
     inbound: addr('WEFT_PROXY_INBOUND_ADDR', { host: '0.0.0.0', port: PROXY_INBOUND_PORT }),
     outbound: addr('WEFT_PROXY_OUTBOUND_ADDR', { host: '127.0.0.1', port: PROXY_OUTBOUND_PORT }),
@@ -174,6 +180,7 @@ export function parseProxyConfig(env: Env): ConfigResult {
     logLevel,
     logFormat,
     workloadLabels,
+    policy: policy.config,
   };
   if (config.appPort !== undefined && (config.appPort < 1 || config.appPort > 65535)) errors.push('WEFT_PROXY_APP_PORT: not a port number');
   if (config.destinationAddr && config.destinationFile) errors.push('WEFT_PROXY_DESTINATION_ADDR: give either it or WEFT_PROXY_DESTINATION_FILE, not both');

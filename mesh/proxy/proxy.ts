@@ -18,6 +18,8 @@ import { Destinations } from './outbound/destinations';
 import { listen, Outbound } from './outbound/outbound';
 import { OutboundHttp } from './outbound/outbound-http';
 import { OutboundTcp } from './outbound/outbound-tcp';
+import { InboundAuthorizer } from './policy/authorizer';
+import { startInboundPolicy } from './policy/policy-source';
 import { IdentityCerts } from './tls/identity-certs';
 import { startCertificateRenewal } from './tls/identity-client';
 import { UpstreamPools } from './transport/upstream-pools';
@@ -99,7 +101,11 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
       headerTimeoutMs: config.headerTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs,
     });
+    // Inbound policy: with the policy service, inbound traffic waits for the first table.
+    const policy = config.inbound ? await startInboundPolicy(config.policy, log) : undefined;
+    if (policy) cleanups.push(() => policy.close());
     const inbound = new Inbound({
+      authz: policy && new InboundAuthorizer(policy, metrics, log),
       certs,
       pools,
       metrics,

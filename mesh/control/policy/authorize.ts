@@ -150,6 +150,19 @@ export function authorize(table: InboundPolicyTable, req: InboundRequest): Authz
   return denied(server, `denied on port ${req.port}: nothing on ${entry.describe}${route ? ` (HTTPRoute ${route})` : ''} allows ${describeClient(client)} (${shown})`, route);
 }
 
+/**
+ * A kubelet probe, as Linkerd tells one: a GET (or HEAD) on a probe path of the pod spec for that
+ * port. The table decides whether probes pass without authentication (probesAuthorized).
+ */
+export function isProbeRequest(table: InboundPolicyTable, port: number, method: string | undefined, path: string | undefined): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const entry = table.ports.get(port);
+  if (!entry || entry.probePaths.size === 0) return false;
+  const p = path ?? '/';
+  const q = p.indexOf('?');
+  return entry.probePaths.has(q < 0 ? p : p.slice(0, q));
+}
+
 /** gRPC status code 7. */
 export const GRPC_PERMISSION_DENIED = 7;
 

@@ -19,6 +19,13 @@ export interface WorkloadFacts {
   annotations: Readonly<Record<string, string>>;
   /** The namespace's annotations (the second place a default policy may be set). */
   namespaceAnnotations?: Readonly<Record<string, string>>;
+  /** HTTP GET probe paths of the pod spec (liveness, readiness, startup), by port number. */
+  probes?: readonly ProbeFact[];
+}
+
+export interface ProbeFact {
+  port: number;
+  path: string;
 }
 
 export interface MeshPolicyDefaults {
@@ -54,6 +61,8 @@ export interface PortPolicy {
   fallback: AuthorizationRule[];
   /** Kubelet probes pass: no Server, or a Server without routes (Linkerd's default probe authorization). */
   probesAuthorized: boolean;
+  /** The probe paths on this port (without query): a GET on one of them is a kubelet probe. */
+  probePaths: ReadonlySet<string>;
   /** For deny messages. */
   describe: string;
 }
@@ -94,13 +103,15 @@ export function compileInboundPolicy(workload: WorkloadFacts, resources: PolicyR
   warnings.push(...resolved.warnings);
   const defaultRules = defaultPolicyRules(resolved.policy, clusterNetworks);
   const defaultDescribe = `the default inbound policy ${resolved.policy} (from ${SOURCE_TEXT[resolved.source]})`;
-  const defaultPort = (): PortPolicy => ({
+  const probePaths = (port: number): Set<string> => new Set((workload.probes ?? []).filter((p) => p.port === port).map((p) => p.path.split('?')[0] || '/'));
+  const defaultPort = (port: number | undefined): PortPolicy => ({
     server: { kind: 'default', name: resolved.policy },
     proxyProtocol: 'unknown',
     rules: [],
     routes: [],
     fallback: defaultRules,
     probesAuthorized: true,
+    probePaths: port === undefined ? new Set() : probePaths(port),
     describe: defaultDescribe,
   });
 
@@ -123,6 +134,8 @@ export function compileInboundPolicy(workload: WorkloadFacts, resources: PolicyR
     .filter((s) => s.namespace === ns && selectorMatches(s.podSelector, workload.labels))
     .sort((a, b) => a.name.localeCompare(b.name));
   const declared = [...workload.ports];
+  // A probe on a port the spec does not list still needs its entry (its probe paths).
+  for (const p of workload.probes ?? []) if (!declared.some((d) => d.port === p.port)) declared.push({ port: p.port });
   for (const s of servers) {
     if (typeof s.port === 'number' && !declared.some((p) => p.port === s.port)) declared.push({ port: s.port });
     if (typeof s.port === 'string' && !declared.some((p) => p.name === s.port)) warnings.push(`Server ${ns}/${s.name} names port "${s.port}", which the workload does not declare: it selects nothing`);
@@ -134,7 +147,7 @@ export function compileInboundPolicy(workload: WorkloadFacts, resources: PolicyR
     const matching = servers.filter((s) => serverPortMatches(s, port));
     const server = matching[0];
     if (!server) {
-      ports.set(port.port, defaultPort());
+      ports.set(port.port, defaultPort(port.port));
       continue;
     }
     if (matching.length > 1) warnings.push(`Servers ${matching.map((s) => s.name).join(', ')} all select port ${port.port}; ${server.name} is used (Servers must not overlap)`);
@@ -156,8 +169,9 @@ export function compileInboundPolicy(workload: WorkloadFacts, resources: PolicyR
       routes,
       fallback: defaultPolicyRules(server.accessPolicy, clusterNetworks, 'server', `${ns}/${server.name} accessPolicy ${server.accessPolicy}`),
       probesAuthorized: routes.length === 0,
+      probePaths: probePaths(port.port),
       describe: `Server ${ns}/${server.name}`,
     });
   }
-  return { namespace: ns, defaultPolicy: resolved.policy, defaultPolicySource: resolved.source, ports, otherPorts: defaultPort(), clusterNetworks, warnings };
+  return { namespace: ns, defaultPolicy: resolved.policy, defaultPolicySource: resolved.source, ports, otherPorts: defaultPort(undefined), clusterNetworks, warnings };
 }

@@ -3,6 +3,8 @@
  * inbound port by peer proxies). Mesh mTLS (SNI = our identity) is terminated and its HTTP/2
  * streams or opaque stream go to the app; anything else is detected and forwarded in plaintext,
  * labelled `tls="no_identity"`. The client's identity reaches the app as `weft-client-id`.
+ * The inbound policy (../policy/authorizer.ts) is asked per opaque connection (denied: closed) and
+ * per HTTP request (denied: 403, or grpc-status 7 for gRPC) before anything reaches the app.
  */
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
@@ -20,6 +22,7 @@ import { LabelCache } from '../metrics/label-cache';
 import { NO_TLS_REASON } from '../metrics/traffic-labels';
 import { originalDestination } from '../original-dst/original-dst';
 import { splice } from '../outbound/outbound-tcp';
+import type { ConnectionAuthz, InboundAuthorizer } from '../policy/authorizer';
 import type { IdentityCerts } from '../tls/identity-certs';
 import { parseClientHello } from '../tls/client-hello';
 import { attachRotation, peerIdentityResult, serverTlsOptions } from '../tls/mtls';
@@ -36,6 +39,8 @@ export interface InboundOptions extends HttpFrontLimits {
   appPort: number | undefined;
   opaquePorts: Set<number>;
   detectTimeoutMs: number;
+  /** The inbound policy; absent: everything is allowed and nothing is counted. */
+  authz?: InboundAuthorizer;
 }
 
 interface ConnInfo {
@@ -43,6 +48,7 @@ interface ConnInfo {
   clientId: string | undefined;
   /** App port for this connection; mesh streams name theirs in a header. */
   port: number | undefined;
+  authz: ConnectionAuthz | undefined;
 }
 
 export class Inbound {
@@ -59,10 +65,19 @@ export class Inbound {
     this.front = new HttpFront<ConnInfo>('inbound', o, {
       request: (req, res, info) => {
         if (!info.port) return void res.destroy();
-        void this.toApp(h1Downstream(req, res), info.port, 'h1', info.clientId);
+        const ds = h1Downstream(req, res);
+        const denied = this.deniedRequest(info, info.port, ds.method, ds.path, ds.headers['content-type']);
+        if (denied !== undefined) return ds.fail(403, denied);
+        void this.toApp(ds, info.port, 'h1', info.clientId);
       },
       upgrade: (req, socket, head, info) => {
         if (!info.port) return void socket.destroy();
+        const denied = this.deniedRequest(info, info.port, req.method ?? 'GET', req.url ?? '/', undefined);
+        if (denied !== undefined) {
+          const body = `${denied}\n`;
+          socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+          return;
+        }
         const prefix = Buffer.concat([serializeRequestHead(req.method ?? 'GET', req.url ?? '/', req.rawHeaders), head]);
         void this.spliceToApp(socket, info.port, info.clientId, prefix);
       },
@@ -73,7 +88,10 @@ export class Inbound {
         const port = Number.isInteger(dstPort) && dstPort > 0 && dstPort < 65536 ? dstPort : info.port;
         if (!port) return void stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
         const proto = meshed && headers[H_ORIG_PROTO] === 'HTTP/1.1' ? 'h1' : 'h2';
-        void this.toApp(h2Downstream(stream, headers), port, proto, info.clientId);
+        const ds = h2Downstream(stream, headers);
+        const denied = this.deniedRequest(info, port, ds.method, ds.path, headers['content-type']);
+        if (denied !== undefined) return ds.fail(403, denied);
+        void this.toApp(ds, port, proto, info.clientId);
       },
     }, o.log);
     if (o.certs) {
@@ -98,7 +116,10 @@ export class Inbound {
     const od = originalDestination(socket);
     const redirected = od !== undefined && od.port !== this.listenPort;
     const port = redirected ? od.port : this.o.appPort;
-    if (redirected && this.o.opaquePorts.has(port!)) return this.spliceToApp(socket, port!, undefined);
+    if (redirected && (this.o.opaquePorts.has(port!) || this.o.authz?.isOpaquePort(port!))) {
+      if (!this.allowedTcp(socket, port!, undefined, socket.remoteAddress)) return;
+      return this.spliceToApp(socket, port!, undefined);
+    }
     const d = await detectProtocol(socket, this.o.detectTimeoutMs);
     if (socket.destroyed) return;
     if (d.protocol === 'tls' && this.meshTls) {
@@ -119,8 +140,11 @@ export class Inbound {
       socket.destroy();
       return;
     }
-    const info: ConnInfo = { clientId: undefined, port };
-    if (d.protocol === 'opaque' || d.protocol === 'tls') return this.spliceToApp(socket, port, undefined);
+    const info: ConnInfo = { clientId: undefined, port, authz: this.o.authz?.connection(undefined, socket.remoteAddress) };
+    if (d.protocol === 'opaque' || d.protocol === 'tls') {
+      if (!this.allowedTcp(socket, port, undefined, socket.remoteAddress, info.authz)) return;
+      return this.spliceToApp(socket, port, undefined);
+    }
     const app = { host: this.o.appHost, port };
     countConnection(this.o.metrics, socket, this.labels(formatAddr(app), app, undefined));
     if (d.protocol === 'http1') this.front.serveH1(socket, info);
@@ -140,7 +164,7 @@ export class Inbound {
     // Mesh streams name their app port (weft-dst-port, transport header); the configured port is the fallback.
     if (tlsSocket.alpnProtocol === ALPN_MESH_H2) {
       countConnection(this.o.metrics, tlsSocket, this.meshConnectionLabels(clientId));
-      return this.front.serveH2(tlsSocket, { clientId, port: this.o.appPort });
+      return this.front.serveH2(tlsSocket, { clientId, port: this.o.appPort, authz: this.o.authz?.connection(clientId, tlsSocket.remoteAddress) });
     }
     if (tlsSocket.alpnProtocol === ALPN_MESH_TCP) return void this.acceptMeshTcp(tlsSocket, clientId);
     this.o.log.info('inbound: TLS client without a mesh protocol refused', { alpn: String(tlsSocket.alpnProtocol) });
@@ -158,7 +182,24 @@ export class Inbound {
     // Stay paused: splice() pipes (and so resumes) once the app connection exists; resuming here
     // would emit the client's first bytes while nothing listens, and lose them.
     if (rest.length > 0) tlsSocket.unshift(rest);
+    if (!this.allowedTcp(tlsSocket, h.result.port, clientId, tlsSocket.remoteAddress)) return;
     return this.spliceToApp(tlsSocket, h.result.port, clientId);
+  }
+
+  /** The policy's answer for an opaque connection; a denied one is closed here. */
+  private allowedTcp(client: Duplex, port: number, clientId: string | undefined, clientIp: string | undefined, authz?: ConnectionAuthz): boolean {
+    if (!this.o.authz) return true;
+    const d = (authz ?? this.o.authz.connection(clientId, clientIp)).tcp(port, formatAddr({ host: this.o.appHost, port }));
+    if (!d.allow) client.destroy();
+    return d.allow;
+  }
+
+  /** The reason when the policy denies this request; undefined when it is allowed. */
+  private deniedRequest(info: ConnInfo, port: number, method: string, path: string, contentType: string | string[] | undefined): string | undefined {
+    if (!info.authz) return undefined;
+    const grpc = typeof contentType === 'string' && contentType.startsWith('application/grpc');
+    const d = info.authz.http({ port, method, path, grpc, targetAddr: formatAddr({ host: this.o.appHost, port }) });
+    return d.allow ? undefined : d.reason;
   }
 
   private toApp(ds: Downstream, port: number, proto: 'h1' | 'h2', clientId: string | undefined): Promise<void> {
