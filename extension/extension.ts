@@ -4,9 +4,11 @@
  */
 import type * as vscode from 'vscode';
 import { registerManifestDiagnostics } from './diagnostics/manifest-diagnostics';
+import { registerExplorer } from './explorer/register-explorer';
 
 export function activate(context: vscode.ExtensionContext): void {
   registerManifestDiagnostics(context);
+  registerExplorer(context);
 }
 
 export function deactivate(): void {
