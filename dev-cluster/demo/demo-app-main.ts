@@ -1,65 +1,95 @@
 /**
  * The entry of one demo app process (`weft demo --app <name>`), configured by environment variables
  * the local runner sets: PORT, UPSTREAM_<SERVICE>_URL and UPSTREAM_<SERVICE>_AUTHORITY, and per app
- * FAILURE_RATE (api) and RPS (traffic). The process exits when its stdin closes (the runner died)
+ * VERSION (voting) and RPS (vote-bot). The process exits when its stdin closes (the runner died)
  * and on SIGTERM/SIGINT.
  */
 import type http from 'node:http';
-import { createApiServer } from './api.app';
-import { startTraffic } from './traffic.app';
-import { createWebServer } from './web.app';
+import { bindGrpc, shutdownGrpc } from './demo-grpc';
+import { createEmojiServer } from './emoji.app';
+import { startVoteBot, summarize } from './vote-bot.app';
+import { createVotingServer } from './voting.app';
+import { createWebServer, grpcBackends } from './web.app';
 
-export const DEMO_APPS = ['web', 'api', 'traffic'] as const;
+export const DEMO_APPS = ['emoji', 'voting', 'web', 'vote-bot'] as const;
 export type DemoAppName = (typeof DEMO_APPS)[number];
 
 function need(env: NodeJS.ProcessEnv, key: string): string {
   const v = env[key];
-  if (!v) throw new Error(`${key} is not set`);
+  if (!v) throw new Error(`${key} is not set (the demo's topology sets it)`);
   return v;
+}
+
+function portFrom(env: NodeJS.ProcessEnv): number {
+  const raw = need(env, 'PORT');
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`PORT must be a port 1..65535, got "${raw}"`);
+  return n;
 }
 
 function numberFrom(env: NodeJS.ProcessEnv, key: string, dflt: number): number {
   const raw = env[key];
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${key} must be a non-negative number, got "${raw}"`);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${key} must be a positive number, got "${raw}"`);
   return n;
 }
 
-function listen(server: http.Server, port: number, name: string): Promise<void> {
+function listenHttp(server: http.Server, port: number, name: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'EADDRINUSE' ? `${name}: port ${port} is already in use` : `${name}: ${e.message}`)));
-    server.listen({ host: '127.0.0.1', port }, () => {
-      process.stdout.write(`${name} listening on 127.0.0.1:${port}\n`);
-      resolve();
-    });
+    server.listen({ host: '127.0.0.1', port }, () => resolve());
   });
 }
 
 /** Runs the named app until it is told to stop; resolves with the exit code. */
 export async function runDemoApp(name: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let stop: () => void;
+  const say = (line: string): void => void process.stdout.write(`${line}\n`);
+  let stop: () => Promise<void> | void;
   switch (name) {
-    case 'api': {
-      const server = createApiServer({ failureRate: numberFrom(env, 'FAILURE_RATE', 0.05) });
-      await listen(server, Number(need(env, 'PORT')), name);
-      stop = () => server.close();
+    case 'emoji': {
+      const server = createEmojiServer();
+      const port = await bindGrpc(server, portFrom(env));
+      say(`emoji: gRPC on 127.0.0.1:${port}`);
+      stop = () => shutdownGrpc(server);
+      break;
+    }
+    case 'voting': {
+      const version = env['VERSION'] || 'v1';
+      const server = createVotingServer(version);
+      const port = await bindGrpc(server, portFrom(env));
+      say(`voting ${version}: gRPC on 127.0.0.1:${port}`);
+      stop = () => shutdownGrpc(server);
       break;
     }
     case 'web': {
-      const server = createWebServer({ apiUrl: need(env, 'UPSTREAM_API_URL'), apiAuthority: env['UPSTREAM_API_AUTHORITY'] });
-      await listen(server, Number(need(env, 'PORT')), name);
+      const backends = grpcBackends({
+        emojiUrl: need(env, 'UPSTREAM_EMOJI_URL'),
+        emojiAuthority: env['UPSTREAM_EMOJI_AUTHORITY'],
+        votingUrl: need(env, 'UPSTREAM_VOTING_URL'),
+        votingAuthority: env['UPSTREAM_VOTING_AUTHORITY'],
+      });
+      const server = createWebServer(backends);
+      const port = portFrom(env);
+      await listenHttp(server, port, name);
+      say(`web: HTTP on 127.0.0.1:${port}; emoji at ${env['UPSTREAM_EMOJI_URL']}, voting at ${env['UPSTREAM_VOTING_URL']} (gRPC, h2c to the proxy)`);
       stop = () => {
         server.close();
         server.closeAllConnections();
       };
       break;
     }
-    case 'traffic': {
-      const rps = numberFrom(env, 'RPS', 20);
-      const gen = startTraffic({ targetUrl: need(env, 'UPSTREAM_WEB_URL'), authority: env['UPSTREAM_WEB_AUTHORITY'], rps });
-      process.stdout.write(`traffic: ${rps} requests per second to web\n`);
-      stop = () => gen.stop();
+    case 'vote-bot': {
+      const rps = numberFrom(env, 'RPS', 10);
+      const bot = startVoteBot({ webUrl: need(env, 'UPSTREAM_WEB_URL'), authority: env['UPSTREAM_WEB_AUTHORITY'], rps, random: Math.random });
+      say(`vote-bot: ${rps} votes per second to web`);
+      const report = setInterval(() => say(summarize(bot.counts)), 30_000);
+      report.unref();
+      stop = () => {
+        clearInterval(report);
+        bot.stop();
+        say(summarize(bot.counts));
+      };
       break;
     }
     default:
@@ -75,7 +105,7 @@ export async function runDemoApp(name: string, env: NodeJS.ProcessEnv = process.
     process.stdin.once('close', done);
     process.stdin.resume();
   });
-  stop();
+  await stop();
   process.stdin.destroy();
   return 0;
 }
