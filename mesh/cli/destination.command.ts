@@ -1,6 +1,8 @@
 /**
  * `weft destination -f TOPOLOGY [--listen HOST:PORT]`: the destination service (h2c) for a local
  * topology file whose serving workloads have fixed `inboundPort`s, re-read when the file changes.
+ * `weft destination --kube [--kubeconfig FILE]`: the same service fed by Kubernetes informers
+ * (mesh/platform/kube-destination-source.ts).
  * Proxies watch it with WEFT_PROXY_DESTINATION_ADDR (docs/destination.md). A thin shell over
  * mesh/control/destination/.
  */
@@ -12,11 +14,15 @@ import { parseAddr } from '../proxy/discovery/discovery';
 import type { LocalTopology, ServedEndpoint } from '../../dev-cluster/local/local-mesh';
 
 export const DESTINATION_USAGE = `usage: ${CLI_NAME} destination -f TOPOLOGY [--local-model] [--listen HOST:PORT]
+       ${CLI_NAME} destination --kube [--kubeconfig FILE] [--listen HOST:PORT] [--cluster-domain cluster.local] [--trust-domain cluster.local]
 
   Serves the destinations of a local topology file (docs/local-mode.md) to proxies over HTTP/2
   (h2c): GET /v1/watch?authority=host:port. Workloads need a fixed inboundPort to be served.
   --listen   default 127.0.0.1:${CONTROL_PLANE_PORTS.destination}
   --local-model  the file is the model \`weft local up\` writes (resolved inbound ports), not a topology
+  --kube     serve the cluster instead: Services, EndpointSlices, Pods, Namespaces and HTTPRoutes
+             through informers (in-cluster configuration, or --kubeconfig FILE); listens once
+             every informer has synced; --listen defaults to 0.0.0.0:${CONTROL_PLANE_PORTS.destination} then
 `;
 
 export interface DestinationArgs {
@@ -24,28 +30,41 @@ export interface DestinationArgs {
   listen: { host: string; port: number };
   /** -f names the local runner's model file (local-topology-source.ts), not a topology file. */
   localModel?: true;
+  /** Kubernetes mode (--kube): no file. */
+  kube?: { kubeconfig?: string; clusterDomain?: string; trustDomain?: string };
 }
 
 /** Parses the arguments; a string is a usage error. */
 export function parseDestinationArgs(args: string[]): DestinationArgs | string {
   let file: string | undefined;
-  let listen = `127.0.0.1:${CONTROL_PLANE_PORTS.destination}`;
+  let listen: string | undefined;
   let localModel = false;
+  let kube = false;
+  const k: NonNullable<DestinationArgs['kube']> = {};
+  const kubeFlags: Record<string, keyof typeof k> = { '--kubeconfig': 'kubeconfig', '--cluster-domain': 'clusterDomain', '--trust-domain': 'trustDomain' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '-f' || a === '--file' || a === '--listen') {
-      const v = args[++i];
+    const eq = /^(--[a-z-]+)=(.*)$/.exec(a);
+    const flag = eq ? eq[1]! : a;
+    if (flag === '-f' || flag === '--file' || flag === '--listen' || flag in kubeFlags) {
+      const v = eq ? eq[2] : args[++i];
       if (v === undefined) return `missing value for ${a}`;
-      if (a === '--listen') listen = v;
+      if (flag === '--listen') listen = v;
+      else if (flag in kubeFlags) k[kubeFlags[flag]!] = v;
       else file = v;
-    } else if (a.startsWith('--listen=')) listen = a.slice('--listen='.length);
-    else if (a === '--local-model') localModel = true;
+    } else if (a === '--local-model') localModel = true;
+    else if (a === '--kube') kube = true;
     else return `unknown argument '${a}'`;
   }
-  if (!file) return 'no topology file given (-f FILE)';
+  if (kube && (file || localModel)) return '-f/--local-model and --kube exclude each other (a file or the cluster)';
+  const kubeOnly = Object.keys(kubeFlags).filter((f) => k[kubeFlags[f]!] !== undefined);
+  if (!kube && kubeOnly.length > 0) return `${kubeOnly.join(', ')} need --kube`;
+  if (!kube && !file) return 'no topology file given (-f FILE), and no --kube';
+  listen ??= `${kube ? '0.0.0.0' : '127.0.0.1'}:${CONTROL_PLANE_PORTS.destination}`;
   const addr = parseAddr(listen, { allowPortZero: true });
   if (!addr) return `--listen: expected host:port, got "${listen}"`;
-  return { file, listen: addr, ...(localModel ? { localModel: true as const } : {}) };
+  if (kube) return { file: '', listen: addr, kube: k };
+  return { file: file!, listen: addr, ...(localModel ? { localModel: true as const } : {}) };
 }
 
 async function loadTopology(file: string, localModel?: boolean): Promise<LocalTopology | { topology: LocalTopology; served: ServedEndpoint[] } | string> {
@@ -74,6 +93,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${CLI_NAME} destination: ${parsed}\n\n${DESTINATION_USAGE}`);
     return 2;
   }
+  if (parsed.kube) return runKube(parsed.listen, parsed.kube);
   const { LocalTopologySource, servedFromTopology } = await import('../control/destination/local-topology-source');
   const { startDestinationServer } = await import('../control/destination/destination-server');
   const loaded = await loadTopology(parsed.file, parsed.localModel);
@@ -103,5 +123,42 @@ export async function run(args: string[]): Promise<number> {
   });
   unwatchFile(parsed.file);
   await server.close();
+  return 0;
+}
+
+/** `--kube`: informers → model → the same server; stops cleanly on SIGINT/SIGTERM. */
+async function runKube(listen: { host: string; port: number }, k: NonNullable<DestinationArgs['kube']>): Promise<number> {
+  const say = (msg: string): void => void process.stderr.write(`${CLI_NAME} destination: ${msg}\n`);
+  const { controlPlaneKubeConfig } = await import('./kube-mode');
+  const conn = await controlPlaneKubeConfig(k.kubeconfig);
+  if (!conn.ok) {
+    say(conn.message);
+    return 1;
+  }
+  const { KubeDestinationSource } = await import('../platform/kube-destination-source');
+  const { startDestinationServer } = await import('../control/destination/destination-server');
+  const source = new KubeDestinationSource({ kubeConfig: conn.kubeConfig, clusterDomain: k.clusterDomain, trustDomain: k.trustDomain, log: (_l, m) => say(m) });
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      stopping = true;
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  say(`watching Kubernetes through ${conn.where}`);
+  source.start();
+  // Proxies are served only once the model reflects the cluster (no early notFound answers).
+  await Promise.race([source.synced.catch(() => undefined), stopped]);
+  if (stopping) {
+    await source.stop();
+    return 0;
+  }
+  const server = await startDestinationServer({ ...listen, source, log: (_l, m) => say(m) });
+  say(`synced: ${source.current().services.length} service authorities; listening on ${listen.host}:${server.port}`);
+  await stopped;
+  await server.close();
+  await source.stop();
   return 0;
 }
