@@ -7,123 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { alive, BIN, echoServer, freePorts, waitGone, waitNoneLeft, weft, withDir } from '../helpers/local-run';
 
-const BIN = fileURLToPath(new URL('../../bin/weft.js', import.meta.url));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function weft(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`weft ${args.join(' ')} timed out; stdout: ${stdout}; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Running: signal 0 answers and /proc does not show a zombie (an exited, unreaped process). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-}
-
-/** PIDs of processes whose command line or environment mentions `marker` (the test's temp dir). */
-function processesMentioning(marker: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      const text = readFileSync(`/proc/${d}/cmdline`, 'utf8') + readFileSync(`/proc/${d}/environ`, 'utf8');
-      if (text.includes(marker)) out.push(Number(d));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return out;
-}
-
-async function waitNoneLeft(marker: string, ms = 5_000): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  let left = processesMentioning(marker);
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    left = processesMentioning(marker);
-  }
-  return left;
-}
-
-/** A free loopback port `p` with `p + 1 … p + extra` free too. */
-async function freePorts(extra = 0): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = net.createServer().once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    if (port + extra > 65535) continue;
-    const ok = await Promise.all(
-      Array.from({ length: extra }, (_, i) => new Promise<boolean>((resolve) => {
-        const s = net.createServer().once('error', () => resolve(false));
-        s.listen(port + i + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-      })),
-    );
-    if (ok.every(Boolean)) return port;
-  }
-}
-
-/** A test directory and, whatever happens, the end of every process that mentions it. */
-async function withDir(fn: (dir: string, env: Record<string, string>) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'weft-local-it-'));
-  const env = { WEFT_STATE_DIR: join(dir, 'state') };
-  try {
-    await fn(dir, env);
-  } finally {
-    // `down` knows every recorded pid and process group (apps do not mention the directory); then
-    // anything else that still mentions it (a supervisor that never recorded its state).
-    await weft(['local', 'down'], env).catch(() => undefined);
-    for (const pid of processesMentioning(dir)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-const server = (label: string): string =>
-  `require('http').createServer((q,s)=>s.end('${label} '+process.env.PORT+' from '+(q.headers['weft-client-id']||'none'))).listen(+process.env.PORT,'127.0.0.1',()=>console.log('listening on '+process.env.PORT))`;
+const server = echoServer;
 const CLIENT = `setInterval(()=>fetch(process.env.UPSTREAM_API_URL).then(r=>r.text()).then(t=>console.log('got '+t),e=>console.log('error '+e.message)),40)`;
 
 test('up --detach, status, logs, down: replicas and a split behind mTLS, then nothing left running', { timeout: 120_000 }, async () => {
