@@ -78,9 +78,10 @@ export class InboundAuthorizer {
 
   /** @internal */
   report(kind: 'http' | 'tcp', d: AuthzDecision, port: number, clientId: string | undefined, clientIp: string): void {
-    const who = clientId ?? 'unauthenticated';
-    if (!d.allow) this.logOnce('warn', `deny:${kind}:${port}:${who}`, `inbound: ${kind === 'tcp' ? 'connection' : 'request'} denied`, { reason: d.reason, client: clientId ?? clientIp });
-    else if (d.audited) this.logOnce('info', `audit:${kind}:${port}:${who}`, `inbound: ${kind === 'tcp' ? 'connection' : 'request'} allowed in audit mode`, { reason: d.reason, client: clientId ?? clientIp });
+    // One line per (protocol, port, Server or default policy, client identity) every 10 s at most.
+    const who = `${port}:${d.server?.name ?? ''}:${clientId ?? 'unauthenticated'}`;
+    if (!d.allow) this.logOnce('warn', `deny:${kind}:${who}`, `inbound: ${kind === 'tcp' ? 'connection' : 'request'} denied`, { reason: d.reason, client: clientId ?? clientIp });
+    else if (d.audited) this.logOnce('info', `audit:${kind}:${who}`, `inbound: ${kind === 'tcp' ? 'connection' : 'request'} allowed in audit mode`, { reason: d.reason, client: clientId ?? clientIp });
   }
 }
 
