@@ -5,10 +5,12 @@
 import type * as vscode from 'vscode';
 import { registerManifestDiagnostics } from './diagnostics/manifest-diagnostics';
 import { registerExplorer } from './explorer/register-explorer';
+import { registerMetrics } from './metrics/register-metrics';
 
 export function activate(context: vscode.ExtensionContext): void {
   registerManifestDiagnostics(context);
   registerExplorer(context);
+  registerMetrics(context);
 }
 
 export function deactivate(): void {

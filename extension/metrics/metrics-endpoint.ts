@@ -189,6 +189,11 @@ export class MetricsEndpoints {
     return this.inflight;
   }
 
+  /** The cluster's metrics API only (through the port-forward), for a given kubeconfig context. */
+  cluster(context?: string): Promise<MetricsEndpointResult> {
+    return this.findCluster(this.o.healthTimeoutMs ?? 3_000, context);
+  }
+
   /** Forgets the endpoint found (the API stopped answering, or the connection changed). */
   reset(): void {
     this.cached = undefined;
@@ -232,8 +237,7 @@ export class MetricsEndpoints {
     return { ok: false, reason: 'no local mesh is running', hint: 'run Mesh: Start Local Demo' };
   }
 
-  private async findCluster(timeout: number): Promise<MetricsEndpointResult> {
-    const context = this.o.context?.();
+  private async findCluster(timeout: number, context = this.o.context?.()): Promise<MetricsEndpointResult> {
     if (this.forward && this.forwardContext !== context) {
       this.forward.close();
       this.forward = undefined;

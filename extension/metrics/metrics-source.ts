@@ -1,0 +1,92 @@
+/**
+ * The extension's one way to the metrics API for its views: resolves the endpoint, fetches stat and
+ * edges, records every answer in the shared history, and turns failures into one quiet status
+ * (logged once when it starts and once when it ends — no notification storm). When the API stops
+ * answering, the endpoint is resolved afresh on the next poll, so it recovers by itself.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Edge, StatKind, StatRow } from '../../mesh/control/metrics-api/aggregate';
+import { fetchEdges, fetchStat } from '../../mesh/control/metrics-api/client';
+import type { ViewStatus } from '../../webviews/messages/metrics-messages';
+import { backendsOf } from './local-backends';
+import type { MetricsEndpoint, MetricsEndpoints } from './metrics-endpoint';
+import { MetricsHistory } from './metrics-history';
+import type { Backend } from './service-panel-model';
+
+/** The window of the live numbers: short enough to move, long enough to hold a few scrapes. */
+export const LIVE_WINDOW = '30s';
+export const POLL_MS = 2_000;
+
+export interface Log {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export type Fetched<T> = { ok: true; value: T; endpoint: MetricsEndpoint } | { ok: false; status: ViewStatus };
+
+export const NOT_ANSWERING = 'metrics API not answering — retrying';
+
+export class MetricsSource {
+  readonly history = new MetricsHistory();
+  private failing: string | undefined;
+
+  constructor(
+    readonly endpoints: MetricsEndpoints,
+    private readonly log: Log,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Every row of one kind (all namespaces), recorded in the history. */
+  async stat(kind: StatKind, namespace?: string): Promise<Fetched<StatRow[]>> {
+    const ep = await this.endpoint();
+    if (!ep.ok) return ep;
+    const r = await fetchStat(ep.value.url, { kind, namespace, window: LIVE_WINDOW });
+    if (!r.ok) return this.failed(r.error);
+    this.recovered(ep.value);
+    this.history.record(r.body.rows, this.now());
+    return { ok: true, value: r.body.rows, endpoint: ep.value };
+  }
+
+  async edges(namespace: string): Promise<Fetched<Edge[]>> {
+    const ep = await this.endpoint();
+    if (!ep.ok) return ep;
+    const r = await fetchEdges(ep.value.url, { namespace, window: LIVE_WINDOW });
+    if (!r.ok) return this.failed(r.error);
+    return { ok: true, value: r.body.edges, endpoint: ep.value };
+  }
+
+  /** A service's weighted backends: local mode reads the runner's destination file. */
+  async backends(endpoint: MetricsEndpoint, service: string, namespace: string): Promise<Backend[]> {
+    if (endpoint.mode !== 'local' || !endpoint.stateDir) return [];
+    try {
+      return backendsOf(await readFile(join(endpoint.stateDir, 'mesh', 'destinations.yaml'), 'utf8'), service, namespace);
+    } catch {
+      return [];
+    }
+  }
+
+  private async endpoint(): Promise<Fetched<MetricsEndpoint>> {
+    const r = await this.endpoints.resolve();
+    if (r.ok) return { ok: true, value: r.endpoint, endpoint: r.endpoint };
+    const message = `No metrics API: ${r.reason}. Next: ${r.hint}.`;
+    if (this.failing !== message) this.log.info(message);
+    this.failing = message;
+    return { ok: false, status: { level: 'waiting', message } };
+  }
+
+  private failed(error: string): Fetched<never> {
+    this.endpoints.reset(); // look again next time: the local mesh may have restarted elsewhere
+    if (this.failing !== NOT_ANSWERING) this.log.warn(`${NOT_ANSWERING}: ${error}`);
+    this.failing = NOT_ANSWERING;
+    return { ok: false, status: { level: 'error', message: NOT_ANSWERING } };
+  }
+
+  private recovered(ep: MetricsEndpoint): void {
+    if (this.failing !== undefined || !this.announced) this.log.info(`metrics API answering at ${ep.url} (${ep.label})`);
+    this.failing = undefined;
+    this.announced = true;
+  }
+
+  private announced = false;
+}
