@@ -38,7 +38,8 @@ export class InboundAuthorizer {
   ) {
     this.metrics = new AuthzMetrics(metrics);
     this.logOnce = throttledLog(log);
-    this.table = source.current();
+    const first = source.current();
+    if (first) this.setTable(first);
     source.onTable((t) => this.setTable(t));
   }
 
