@@ -107,7 +107,7 @@ export class Outbound {
   /** A transparently redirected connection: the target is its original destination. */
   acceptTransparent(socket: Socket, listener: SocketAddr): void {
     const od = originalDestination(socket);
-    if (!od || (od.port === listener.port && (od.host === socket.localAddress || listener.host === '0.0.0.0'))) {
+    if (!od || (od.port === listener.port && (od.host === socket.localAddress || listener.host === '0.0.0.0' || listener.host === '::'))) {
       this.o.log.info('outbound: connection without an original destination refused (not redirected?)', { from: `${socket.remoteAddress}:${socket.remotePort}` });
       socket.destroy();
       return;
