@@ -8,11 +8,15 @@
  *   initContainers[1] weft-proxy — restartPolicy: Always (a native sidecar: started before the
  *                                   app's own init containers, ready before the app starts,
  *                                   stopped after it), UID 2102, read-only, no capabilities
- *   volumes: an in-memory emptyDir for the key, the projected ServiceAccount token, xtables lock
- *   annotations: the namespace's config.weft.dev/* ones, default opaque ports, the proxy version
+ *   volumes: an in-memory emptyDir for the key, the projected ServiceAccount token, xtables lock,
+ *            and the trust anchors (a downward-API file of the pod's own annotation)
+ *   annotations: the namespace's config.weft.dev/* ones, default opaque ports, the proxy version,
+ *                the trust anchors (meshConfig.trustAnchorsPem, from the control plane's ConfigMap)
+ *   env: the proxy talks to the installed control plane (identity, destination, policy services)
  */
-import { ANNOTATIONS, CONFIG_ANNOTATION_PREFIX } from '../../config/annotations';
-import { IDENTITY_TOKEN_AUDIENCE, IDENTITY_TOKEN_EXPIRATION_SECONDS } from '../../config/identity';
+import { ANNOTATIONS, CONFIG_ANNOTATION_PREFIX, DEFAULT_INBOUND_POLICIES } from '../../config/annotations';
+import { controlPlaneAddress, TRUST_ANCHORS_ANNOTATION, TRUST_ANCHORS_DIR, TRUST_ANCHORS_FILE, TRUST_ANCHORS_VOLUME } from '../../config/control-plane';
+import { IDENTITY_TOKEN_AUDIENCE, IDENTITY_TOKEN_EXPIRATION_SECONDS, identityName } from '../../config/identity';
 import {
   DEFAULT_OPAQUE_PORTS,
   INIT_CONTAINER,
@@ -125,6 +129,7 @@ export function proxyContainer(cfg: ResolvedMeshConfig, env: EnvVar[]): Containe
     volumeMounts: [
       { name: INJECTED_VOLUMES.identity, mountPath: PROXY_IDENTITY_DIR },
       { name: INJECTED_VOLUMES.token, mountPath: PROXY_TOKEN_DIR, readOnly: true },
+      { name: TRUST_ANCHORS_VOLUME, mountPath: TRUST_ANCHORS_DIR, readOnly: true },
     ],
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
@@ -148,17 +153,87 @@ export function injectedVolumes(): Volume[] {
       },
     },
     { name: INJECTED_VOLUMES.xtablesLock, emptyDir: {} },
+    {
+      // A pod cannot mount the control plane's ConfigMap (another namespace): the anchors travel in
+      // the pod's own annotation and the kubelet writes them to a file.
+      name: TRUST_ANCHORS_VOLUME,
+      downwardAPI: { items: [{ path: TRUST_ANCHORS_FILE, fieldRef: { fieldPath: `metadata.annotations['${TRUST_ANCHORS_ANNOTATION}']` } }] },
+    },
   ];
 }
 
-/** The proxy's environment: exactly the WEFT_PROXY_* variables of docs/proxy.md, transparent mode. */
-export function proxyEnv(args: { opaquePorts?: PortRange[]; logLevel: ProxyLogLevel; namespace?: string; serviceAccount: string }): EnvVar[] {
+/**
+ * The app's container ports (`name=port` or `port`) and its kubelet HTTP probes (`port:/path`), in
+ * the forms of WEFT_PROXY_POLICY_PORTS and WEFT_PROXY_POLICY_PROBES: Servers may name ports, and
+ * probes stay allowed under any policy.
+ */
+export function policyPortsAndProbes(containers: readonly Container[]): { ports?: string; probes?: string } {
+  const byName = new Map<string, number>();
+  const ports: string[] = [];
+  for (const c of containers) {
+    for (const p of c.ports ?? []) {
+      if ((p.protocol ?? 'TCP') !== 'TCP') continue;
+      if (p.name) byName.set(p.name, p.containerPort);
+      ports.push(p.name ? `${p.name}=${p.containerPort}` : String(p.containerPort));
+    }
+  }
+  const probes = new Set<string>();
+  for (const c of containers) {
+    for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
+      const get = probe?.httpGet;
+      if (!get) continue;
+      const port = typeof get.port === 'number' ? get.port : /^\d+$/.test(get.port) ? Number(get.port) : byName.get(get.port);
+      const path = (get.path || '/').split('?')[0]!;
+      if (port !== undefined && /^\/\S*$/.test(path)) probes.add(`${port}:${path}`);
+    }
+  }
+  return { ...(ports.length ? { ports: [...new Set(ports)].join(',') } : {}), ...(probes.size ? { probes: [...probes].join(',') } : {}) };
+}
+
+/** Downward-API variables the proxy's other variables refer to as $(name) (Kubernetes expands them in order). */
+const POD_FIELDS = { namespace: '_pod_ns', name: '_pod_name', serviceAccount: '_pod_sa' } as const;
+
+/**
+ * The proxy's environment: the WEFT_PROXY_* variables of docs/proxy.md, transparent mode, pointed
+ * at the installed control plane: certificates from the identity service (the identity name built
+ * from the pod's ServiceAccount and namespace by the downward API, the projected token, the trust
+ * anchors file), endpoints from the destination service, inbound policy from the policy service
+ * (WEFT_PROXY_POLICY_ADDR, and WEFT_PROXY_POLICY_WORKLOAD = `<namespace>/<pod name>`).
+ */
+export function proxyEnv(args: {
+  opaquePorts?: PortRange[];
+  logLevel: ProxyLogLevel;
+  namespace?: string;
+  serviceAccount: string;
+  /** The control-plane namespace (default CONTROL_PLANE_NAMESPACE). */
+  controlPlaneNamespace?: string;
+  /** The app containers: their named ports and HTTP probes go to the policy service. */
+  appContainers?: readonly Container[];
+  /** The pod's (or inherited) config.weft.dev/default-inbound-policy, when valid. */
+  defaultInboundPolicy?: string;
+}): EnvVar[] {
+  const cp = { namespace: args.controlPlaneNamespace };
+  const field = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   const env: EnvVar[] = [
+    field(POD_FIELDS.namespace, 'metadata.namespace'),
+    field(POD_FIELDS.name, 'metadata.name'),
+    field(POD_FIELDS.serviceAccount, 'spec.serviceAccountName'),
     { name: 'WEFT_PROXY_INBOUND_ADDR', value: `0.0.0.0:${PROXY_INBOUND_PORT}` },
     { name: 'WEFT_PROXY_OUTBOUND_ADDR', value: `127.0.0.1:${PROXY_OUTBOUND_PORT}` },
     { name: 'WEFT_PROXY_ADMIN_ADDR', value: `0.0.0.0:${PROXY_ADMIN_PORT}` },
     { name: 'WEFT_PROXY_IDENTITY_DIR', value: PROXY_IDENTITY_DIR },
+    { name: 'WEFT_PROXY_IDENTITY_ADDR', value: controlPlaneAddress('identity', cp) },
+    { name: 'WEFT_PROXY_IDENTITY_NAME', value: identityName({ serviceAccount: `$(${POD_FIELDS.serviceAccount})`, namespace: `$(${POD_FIELDS.namespace})` }) },
+    { name: 'WEFT_PROXY_IDENTITY_TOKEN_FILE', value: `${PROXY_TOKEN_DIR}/${PROXY_TOKEN_FILE}` },
+    { name: 'WEFT_PROXY_TRUST_ANCHORS', value: `${TRUST_ANCHORS_DIR}/${TRUST_ANCHORS_FILE}` },
+    { name: 'WEFT_PROXY_DESTINATION_ADDR', value: controlPlaneAddress('destination', cp) },
+    { name: 'WEFT_PROXY_POLICY_ADDR', value: controlPlaneAddress('policy', cp) },
+    { name: 'WEFT_PROXY_POLICY_WORKLOAD', value: `$(${POD_FIELDS.namespace})/$(${POD_FIELDS.name})` },
   ];
+  const { ports, probes } = policyPortsAndProbes(args.appContainers ?? []);
+  if (ports) env.push({ name: 'WEFT_PROXY_POLICY_PORTS', value: ports });
+  if (probes) env.push({ name: 'WEFT_PROXY_POLICY_PROBES', value: probes });
+  if (args.defaultInboundPolicy) env.push({ name: 'WEFT_PROXY_DEFAULT_INBOUND_POLICY', value: args.defaultInboundPolicy });
   if (args.opaquePorts) env.push({ name: 'WEFT_PROXY_INBOUND_OPAQUE_PORTS', value: rangesText(args.opaquePorts) });
   env.push({ name: 'WEFT_PROXY_LOG', value: args.logLevel });
   const labels = [...(args.namespace ? [`namespace=${args.namespace}`] : []), `serviceaccount=${args.serviceAccount}`];
@@ -177,7 +252,11 @@ export function inject(pod: PodLike, namespace: NamespaceLike | undefined, meshC
   const ns = namespaceName(pod, namespace);
 
   const inherited = inheritedAnnotations(pod, namespace);
-  const added: Record<string, string> = { ...inherited, [ANNOTATIONS.proxyVersion]: cfg.proxyVersion };
+  const added: Record<string, string> = {
+    ...inherited,
+    [ANNOTATIONS.proxyVersion]: cfg.proxyVersion,
+    ...(cfg.trustAnchorsPem ? { [TRUST_ANCHORS_ANNOTATION]: cfg.trustAnchorsPem } : {}),
+  };
   const annotations: Record<string, string> = { ...(pod.metadata?.annotations ?? {}), ...added };
 
   const skipInboundPorts = portList(annotations, ANNOTATIONS.skipInboundPorts, events);
@@ -190,7 +269,24 @@ export function inject(pod: PodLike, namespace: NamespaceLike | undefined, meshC
     else events.push(`Warning: ignored ${ANNOTATIONS.proxyLogLevel}: "${logAnnotation}" is not one of ${LOG_LEVELS.join(', ')}.`);
   }
 
-  const env = proxyEnv({ opaquePorts, logLevel, namespace: ns, serviceAccount: pod.spec?.serviceAccountName ?? 'default' });
+  const policyAnnotation = annotations[ANNOTATIONS.defaultInboundPolicy];
+  let defaultInboundPolicy: string | undefined;
+  if (policyAnnotation !== undefined) {
+    if ((DEFAULT_INBOUND_POLICIES as readonly string[]).includes(policyAnnotation)) defaultInboundPolicy = policyAnnotation;
+    else events.push(`Warning: ignored ${ANNOTATIONS.defaultInboundPolicy}: "${policyAnnotation}" is not one of ${DEFAULT_INBOUND_POLICIES.join(', ')}.`);
+  }
+  const env = proxyEnv({
+    opaquePorts,
+    logLevel,
+    namespace: ns,
+    serviceAccount: pod.spec?.serviceAccountName ?? 'default',
+    controlPlaneNamespace: cfg.controlPlaneNamespace,
+    appContainers: pod.spec?.containers ?? [],
+    defaultInboundPolicy,
+  });
+  if (!cfg.trustAnchorsPem) {
+    events.push(`Warning: the injector knows no trust anchors (install the mesh with \`weft install\`): ${PROXY_CONTAINER} cannot get a certificate and will stay unready.`);
+  }
   const containers = [initContainer(cfg, { skipInboundPorts, skipOutboundPorts }), proxyContainer(cfg, env)];
   const volumes = injectedVolumes();
 

@@ -20,6 +20,8 @@ export interface MeshConfig {
   /** argv of the proxy and of the init container (the image's `weft` binary). */
   proxyCommand?: string[];
   initCommand?: string[];
+  /** PEM trust anchors (the ConfigMap's ca-bundle.crt), handed to each proxy; '' when unknown. */
+  trustAnchorsPem?: string;
 }
 
 export type ResolvedMeshConfig = Required<MeshConfig>;
@@ -45,5 +47,6 @@ export function resolveMeshConfig(c: MeshConfig): ResolvedMeshConfig {
     controlPlaneNamespace: c.controlPlaneNamespace ?? CONTROL_PLANE_NAMESPACE,
     proxyCommand: c.proxyCommand ?? ['weft', 'proxy'],
     initCommand: c.initCommand ?? ['weft', 'init'],
+    trustAnchorsPem: c.trustAnchorsPem ?? '',
   };
 }

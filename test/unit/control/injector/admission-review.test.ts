@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { MAX_WARNING_CHARS, parseAdmissionReview, requestNamespace, reviewPod, warningText } from '../../../../mesh/control/injector/admission-review';
 import { ANNOTATIONS } from '../../../../mesh/config/annotations';
 
-const MESH = { proxyImage: 'img:1', proxyVersion: '0.1.0' };
+// An installed mesh always knows its trust anchors (without them the injector warns: injector.test.ts).
+const MESH = { proxyImage: 'img:1', proxyVersion: '0.1.0', trustAnchorsPem: '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n' };
 
 test('warnings are single lines of at most 256 characters', () => {
   assert.equal(warningText('a\n  b\r\nc'), 'a b c');

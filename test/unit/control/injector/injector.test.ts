@@ -15,6 +15,9 @@ import { IDENTITY_TOKEN_AUDIENCE } from '../../../../mesh/config/identity';
 import { DEFAULT_OPAQUE_PORTS, INIT_CONTAINER, PROXY_CONTAINER, PROXY_IDENTITY_DIR } from '../../../../mesh/config/names';
 import { PROXY_ADMIN_PORT, PROXY_UID } from '../../../../mesh/config/ports';
 import { parseRedirectArgs } from '../../../../mesh/proxy/redirect-rules';
+import { TRUST_ANCHORS_ANNOTATION, TRUST_ANCHORS_VOLUME } from '../../../../mesh/config/control-plane';
+import { parseProxyConfig } from '../../../../mesh/proxy/config';
+import type { EnvVar } from '../../../../mesh/control/injector/kube-types';
 
 const MESH: MeshConfig = { proxyImage: 'ghcr.io/weft/mesh:0.1.0', proxyVersion: '0.1.0', initImage: 'ghcr.io/weft/mesh-init:0.1.0' };
 const ENABLED_NS: NamespaceLike = { metadata: { name: 'shop', annotations: { [ANNOTATIONS.inject]: 'enabled' } } };
@@ -70,12 +73,12 @@ test('weft-proxy is a native sidecar: restartPolicy Always, after weft-init, bef
   pod.metadata!.annotations = { 'example.com/owner': 'team-a' };
   const { patch } = inject(pod, ENABLED_NS, MESH);
   assert.ok(patch.some((p) => p.path === '/spec/initContainers/0') && patch.some((p) => p.path === '/spec/initContainers/1'));
-  assert.ok(patch.filter((p) => p.path === '/spec/volumes/-').length === 3);
+  assert.ok(patch.filter((p) => p.path === '/spec/volumes/-').length === 4);
   const out = applyJsonPatch(pod, patch);
   assert.deepEqual(initOf(out).map((c) => c.name), [INIT_CONTAINER, PROXY_CONTAINER, 'migrate', 'seed']);
   assert.equal(proxyOf(out).restartPolicy, 'Always');
   assert.equal(initOf(out)[0]!.restartPolicy, undefined, 'weft-init runs once');
-  assert.deepEqual(out.spec!.volumes!.map((v) => v.name), ['data', 'weft-identity-end-entity', 'weft-identity-token', 'weft-init-xtables-lock']);
+  assert.deepEqual(out.spec!.volumes!.map((v) => v.name), ['data', 'weft-identity-end-entity', 'weft-identity-token', 'weft-init-xtables-lock', TRUST_ANCHORS_VOLUME]);
   assert.equal(out.metadata!.annotations!['example.com/owner'], 'team-a');
   assertValidPod(out);
 });
@@ -120,8 +123,10 @@ test('weft-proxy: env per docs/proxy.md, probes on the admin port, locked-down s
   assert.equal(proxy.image, MESH.proxyImage);
   const env = envOf(proxy);
   assert.deepEqual(Object.keys(env).sort(), [
-    'WEFT_PROXY_ADMIN_ADDR', 'WEFT_PROXY_IDENTITY_DIR', 'WEFT_PROXY_INBOUND_ADDR', 'WEFT_PROXY_INBOUND_OPAQUE_PORTS',
-    'WEFT_PROXY_LOG', 'WEFT_PROXY_OUTBOUND_ADDR', 'WEFT_PROXY_WORKLOAD_LABELS',
+    'WEFT_PROXY_ADMIN_ADDR', 'WEFT_PROXY_DESTINATION_ADDR', 'WEFT_PROXY_IDENTITY_ADDR', 'WEFT_PROXY_IDENTITY_DIR',
+    'WEFT_PROXY_IDENTITY_NAME', 'WEFT_PROXY_IDENTITY_TOKEN_FILE', 'WEFT_PROXY_INBOUND_ADDR', 'WEFT_PROXY_INBOUND_OPAQUE_PORTS',
+    'WEFT_PROXY_LOG', 'WEFT_PROXY_OUTBOUND_ADDR', 'WEFT_PROXY_POLICY_ADDR', 'WEFT_PROXY_POLICY_PORTS', 'WEFT_PROXY_POLICY_WORKLOAD',
+    'WEFT_PROXY_TRUST_ANCHORS', 'WEFT_PROXY_WORKLOAD_LABELS', '_pod_name', '_pod_ns', '_pod_sa',
   ]);
   assert.equal(env.WEFT_PROXY_INBOUND_ADDR, '0.0.0.0:4143');
   assert.equal(env.WEFT_PROXY_OUTBOUND_ADDR, '127.0.0.1:4140');
@@ -289,4 +294,72 @@ test('the schema check can fail: a misspelt or mistyped field is caught', () => 
   const badVolume = structuredClone(pod);
   (badVolume.spec!.volumes![0] as Record<string, unknown>).emptyDir = { medium: 'Memory', sizeLimit: {} };
   assert.equal(validatePod(badVolume), false);
+});
+
+// --- the proxy's way to the control plane ---------------------------------------------------------
+
+const ANCHORS = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+
+/** What the kubelet does with env: fieldRefs resolved from the pod, then $(VAR) expanded in order. */
+function kubeletEnv(env: readonly EnvVar[], pod: PodLike): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of env) {
+    let v = e.value ?? '';
+    const path = e.valueFrom?.fieldRef?.fieldPath;
+    if (path === 'metadata.namespace') v = pod.metadata!.namespace!;
+    else if (path === 'metadata.name') v = pod.metadata!.name!;
+    else if (path === 'spec.serviceAccountName') v = pod.spec!.serviceAccountName ?? 'default';
+    else if (path) throw new Error(`unexpected fieldRef ${path}`);
+    out[e.name] = v.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string) => out[name] ?? m);
+  }
+  return out;
+}
+
+test('proxy env: identity, destination and policy services of the control plane, resolved per pod', () => {
+  const pod = appPod();
+  pod.spec!.containers[0]!.ports = [{ name: 'http', containerPort: 8080 }, { containerPort: 9090 }];
+  pod.spec!.containers[0]!.readinessProbe = { httpGet: { path: '/ready', port: 'http' } };
+  pod.spec!.containers[0]!.livenessProbe = { httpGet: { path: '/live?x=1', port: 9090 } };
+  const { patch, events } = inject(pod, { metadata: { name: 'shop', annotations: { [ANNOTATIONS.inject]: 'enabled', [ANNOTATIONS.defaultInboundPolicy]: 'all-authenticated' } } }, { ...MESH, trustAnchorsPem: ANCHORS });
+  const out = applyJsonPatch(pod, patch);
+  assert.ok(!events.some((e) => /trust anchors/.test(e)), events.join('\n'));
+  const proxy = proxyOf(out);
+  const env = kubeletEnv(proxy.env!, out);
+  assert.equal(env.WEFT_PROXY_IDENTITY_ADDR, 'weft-identity.weft.svc.cluster.local:8080');
+  assert.equal(env.WEFT_PROXY_IDENTITY_NAME, 'web.shop.serviceaccount.identity.weft.cluster.local');
+  assert.equal(env.WEFT_PROXY_DESTINATION_ADDR, 'weft-destination.weft.svc.cluster.local:8086');
+  assert.equal(env.WEFT_PROXY_POLICY_ADDR, 'weft-policy.weft.svc.cluster.local:8090');
+  assert.equal(env.WEFT_PROXY_POLICY_WORKLOAD, 'shop/web-7d9f');
+  assert.equal(env.WEFT_PROXY_POLICY_PORTS, 'http=8080,9090');
+  assert.equal(env.WEFT_PROXY_POLICY_PROBES, '8080:/ready,9090:/live');
+  assert.equal(env.WEFT_PROXY_DEFAULT_INBOUND_POLICY, 'all-authenticated');
+  // The token file is the projected token's mount; the anchors file is the downward-API volume of the annotation.
+  const mounts = Object.fromEntries(proxy.volumeMounts!.map((m) => [m.name, m.mountPath]));
+  const tokenVol = out.spec!.volumes!.find((v) => v.name === 'weft-identity-token')!;
+  const tokenPath = (tokenVol.projected as { sources: { serviceAccountToken: { path: string; audience: string } }[] }).sources[0]!.serviceAccountToken;
+  assert.equal(env.WEFT_PROXY_IDENTITY_TOKEN_FILE, `${mounts['weft-identity-token']}/${tokenPath.path}`);
+  assert.equal(tokenPath.audience, IDENTITY_TOKEN_AUDIENCE);
+  const anchorsVol = out.spec!.volumes!.find((v) => v.name === TRUST_ANCHORS_VOLUME)!;
+  const item = (anchorsVol.downwardAPI as { items: { path: string; fieldRef: { fieldPath: string } }[] }).items[0]!;
+  assert.equal(env.WEFT_PROXY_TRUST_ANCHORS, `${mounts[TRUST_ANCHORS_VOLUME]}/${item.path}`);
+  assert.equal(item.fieldRef.fieldPath, `metadata.annotations['${TRUST_ANCHORS_ANNOTATION}']`);
+  assert.equal(out.metadata!.annotations![TRUST_ANCHORS_ANNOTATION], ANCHORS);
+  // The proxy's own parser takes the result as it is (identity service, destination service, policy service).
+  const parsed = parseProxyConfig(env);
+  assert.deepEqual(parsed.ok ? [] : parsed.errors, []);
+  assert.ok(parsed.ok);
+  assert.equal(parsed.config.identityService?.name, 'web.shop.serviceaccount.identity.weft.cluster.local');
+  assert.equal(parsed.config.identityService?.trustAnchorsFile, env.WEFT_PROXY_TRUST_ANCHORS);
+  assert.equal(parsed.config.destinationAddr?.port, 8086);
+  assert.equal(parsed.config.policy?.kind, 'service');
+  assert.deepEqual(parsed.config.policy?.kind === 'service' && parsed.config.policy.workload, {
+    namespace: 'shop', name: 'web-7d9f', ports: [{ name: 'http', port: 8080 }, { port: 9090 }],
+    probes: [{ port: 8080, path: '/ready' }, { port: 9090, path: '/live' }], annotations: { [ANNOTATIONS.defaultInboundPolicy]: 'all-authenticated' },
+  });
+  assertValidPod(out);
+});
+
+test('without trust anchors in the mesh config the injection says the proxy cannot get a certificate', () => {
+  const { events } = inject(appPod(), ENABLED_NS, MESH);
+  assert.ok(events.some((e) => /^Warning: the injector knows no trust anchors/.test(e)), events.join('\n'));
 });

@@ -37,7 +37,7 @@ before(async () => {
     port: 0,
     certPem: leaf.certPem,
     keyPem: leaf.keyPem,
-    meshConfig: { proxyImage: 'ghcr.io/weft/mesh:0.1.0', proxyVersion: '0.1.0' },
+    meshConfig: { proxyImage: 'ghcr.io/weft/mesh:0.1.0', proxyVersion: '0.1.0', trustAnchorsPem: ca.anchor.certPem },
     namespaceLookup: (ns) => {
       if (ns === 'broken') throw new Error('informer not synced');
       if (ns === 'slow') return new Promise(() => {}); // never answers
