@@ -31,8 +31,10 @@ export interface MetricsEndpoint {
   mode: MetricsEndpointMode;
   /** For people: "local mode (…/.weft/local)", "cluster kind-weft via port-forward to weft/metrics-api-0". */
   label: string;
-  /** Local mode: the state directory (its `mesh/destinations.yaml` holds the traffic splits). */
+  /** Local mode: the state directory. */
   stateDir?: string;
+  /** Local mode: the topology file of the run (its services' weighted backends). */
+  topologyFile?: string;
 }
 
 export type MetricsEndpointResult = { ok: true; endpoint: MetricsEndpoint } | { ok: false; reason: string; hint: string };
@@ -232,7 +234,7 @@ export class MetricsEndpoints {
     for (const dir of localStateDirs(this.o.workspaceFolders(), env)) {
       const state = await readState(dir);
       if (!usableLocalState(state, isAlive)) continue;
-      if (await healthy(state.metricsApi, timeout)) return { ok: true, endpoint: { url: state.metricsApi, mode: 'local', label: `local mode (${dir})`, stateDir: dir } };
+      if (await healthy(state.metricsApi, timeout)) return { ok: true, endpoint: { url: state.metricsApi, mode: 'local', label: `local mode (${dir})`, stateDir: dir, topologyFile: state.topologyFile } };
     }
     return { ok: false, reason: 'no local mesh is running', hint: 'run Mesh: Start Local Demo' };
   }

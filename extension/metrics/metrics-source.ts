@@ -5,7 +5,6 @@
  * answering, the endpoint is resolved afresh on the next poll, so it recovers by itself.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Edge, StatKind, StatRow } from '../../mesh/control/metrics-api/aggregate';
 import { fetchEdges, fetchStat } from '../../mesh/control/metrics-api/client';
 import type { ViewStatus } from '../../webviews/messages/metrics-messages';
@@ -30,9 +29,11 @@ export const NOT_ANSWERING = 'metrics API not answering — retrying';
 export class MetricsSource {
   readonly history = new MetricsHistory();
   private failing: string | undefined;
+  /** An endpoint answered at least once. */
+  private announced = false;
 
   constructor(
-    readonly endpoints: MetricsEndpoints,
+    readonly endpoints: Pick<MetricsEndpoints, 'resolve' | 'reset'>,
     private readonly log: Log,
     private readonly now: () => number = Date.now,
   ) {}
@@ -56,11 +57,11 @@ export class MetricsSource {
     return { ok: true, value: r.body.edges, endpoint: ep.value };
   }
 
-  /** A service's weighted backends: local mode reads the runner's destination file. */
+  /** A service's weighted backends: in local mode, from the topology file of the run. */
   async backends(endpoint: MetricsEndpoint, service: string, namespace: string): Promise<Backend[]> {
-    if (endpoint.mode !== 'local' || !endpoint.stateDir) return [];
+    if (endpoint.mode !== 'local' || !endpoint.topologyFile) return [];
     try {
-      return backendsOf(await readFile(join(endpoint.stateDir, 'mesh', 'destinations.yaml'), 'utf8'), service, namespace);
+      return backendsOf(await readFile(endpoint.topologyFile, 'utf8'), endpoint.topologyFile, service, namespace);
     } catch {
       return [];
     }
@@ -70,6 +71,13 @@ export class MetricsSource {
     const r = await this.endpoints.resolve();
     if (r.ok) return { ok: true, value: r.endpoint, endpoint: r.endpoint };
     const message = `No metrics API: ${r.reason}. Next: ${r.hint}.`;
+    // One that answered before and is gone now (restarting, stopped, port-forward broken) keeps the
+    // quiet "retrying"; the reason goes to the log, once.
+    if (this.announced && (this.failing === undefined || this.failing === NOT_ANSWERING)) {
+      if (this.failing === undefined) this.log.warn(`${NOT_ANSWERING}: ${r.reason}`);
+      this.failing = NOT_ANSWERING;
+      return { ok: false, status: { level: 'error', message: NOT_ANSWERING } };
+    }
     if (this.failing !== message) this.log.info(message);
     this.failing = message;
     return { ok: false, status: { level: 'waiting', message } };
@@ -87,6 +95,4 @@ export class MetricsSource {
     this.failing = undefined;
     this.announced = true;
   }
-
-  private announced = false;
 }

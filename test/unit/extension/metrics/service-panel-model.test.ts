@@ -39,19 +39,23 @@ describe('traffic split', () => {
     assert.deepEqual(split?.map((s) => [s.rps, s.observedShare]), [['2.0', '100.0%'], ['–', '–']]);
   });
 
-  test("local mode: a route's weighted backends from the runner's destination file", () => {
-    const doc = JSON.stringify({
-      destinations: [
-        { authority: 'voting.demo.workload:8080', labels: { service: 'voting', namespace: 'demo' }, endpoints: [] },
-        { authority: 'voting-canary.demo.workload:8081', labels: { service: 'voting-canary', namespace: 'demo' }, endpoints: [] },
-        { authority: 'web.demo:80', labels: {}, endpoints: [{ addr: '127.0.0.1:1' }] },
-        { authority: 'voting.demo:8080', labels: {}, backends: [{ authority: 'voting.demo.workload:8080', weight: 90 }, { authority: 'voting-canary.demo.workload:8081', weight: 10 }], endpoints: [] },
-      ],
-    });
-    assert.deepEqual(backendsOf(doc, 'voting', 'demo'), [{ workload: 'voting', weight: 90 }, { workload: 'voting-canary', weight: 10 }]);
-    assert.deepEqual(backendsOf(doc, 'web', 'demo'), []);
-    assert.deepEqual(backendsOf(doc, 'voting', 'other'), []);
-    assert.deepEqual(backendsOf('not json', 'voting', 'demo'), []);
+  test('local mode: the weighted backends of a service from the topology file', () => {
+    const topology = [
+      'namespace: demo',
+      'workloads:',
+      '  - { name: voting, command: [node, v.js], ports: [{ port: 8081 }] }',
+      '  - { name: voting-canary, serviceAccount: voting, command: [node, v.js], ports: [{ port: 8082 }] }',
+      '  - { name: web, command: [node, w.js], ports: [{ port: 8000 }], upstreams: [voting] }',
+      'services:',
+      '  - name: voting',
+      '    port: 8080',
+      '    backends: [{ workload: voting, weight: 90 }, { workload: voting-canary, weight: 10 }]',
+      '',
+    ].join('\n');
+    assert.deepEqual(backendsOf(topology, 't.yaml', 'voting', 'demo'), [{ workload: 'voting', weight: 90 }, { workload: 'voting-canary', weight: 10 }]);
+    assert.deepEqual(backendsOf(topology, 't.yaml', 'web', 'demo'), [{ workload: 'web', weight: 1 }], 'an implicit service: one backend, no split');
+    assert.deepEqual(backendsOf(topology, 't.yaml', 'voting', 'other'), []);
+    assert.deepEqual(backendsOf('workloads: 3', 't.yaml', 'voting', 'demo'), []);
   });
 });
 
