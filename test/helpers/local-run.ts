@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalState } from '../../dev-cluster/local/local-state';
 
-export const BIN = fileURLToPath(new URL('../../bin/weft.js', import.meta.url));
+/**
+ * The CLI under test: bin/weft.js (dist/), or $WEFT_TEST_CLI, e.g. a copy of dist/ inside the
+ * repository (`cp -r dist .cli-snapshot/dist`, then WEFT_TEST_CLI=$PWD/.cli-snapshot/dist/weft.js)
+ * so that a rebuild of dist/ during a long run does not pull files from under it.
+ */
+export const BIN = process.env['WEFT_TEST_CLI'] || fileURLToPath(new URL('../../bin/weft.js', import.meta.url));
 
 export interface Result {
   code: number | null;
