@@ -12,11 +12,11 @@ export type ControlPlaneComponent = 'identity' | 'destination' | 'policy' | 'pro
 
 /** Each component is one Deployment, one Service and one ServiceAccount, all of this name. */
 export const CONTROL_PLANE_COMPONENTS: Readonly<Record<ControlPlaneComponent, { name: string; port: number; portName: string }>> = {
-  identity: { name: IDENTITY_SERVICE_ACCOUNT, port: CONTROL_PLANE_PORTS.identity, portName: 'grpc-identity' },
-  destination: { name: 'weft-destination', port: CONTROL_PLANE_PORTS.destination, portName: 'grpc-destination' },
-  policy: { name: 'weft-policy', port: CONTROL_PLANE_PORTS.policy, portName: 'grpc-policy' },
+  identity: { name: IDENTITY_SERVICE_ACCOUNT, port: CONTROL_PLANE_PORTS.identity, portName: 'identity' },
+  destination: { name: 'weft-destination', port: CONTROL_PLANE_PORTS.destination, portName: 'destination' },
+  policy: { name: 'weft-policy', port: CONTROL_PLANE_PORTS.policy, portName: 'policy' },
   'proxy-injector': { name: INJECTOR_WEBHOOK.service, port: CONTROL_PLANE_PORTS.webhook, portName: 'webhook' },
-  'metrics-api': { name: 'weft-metrics-api', port: CONTROL_PLANE_PORTS.metricsApi, portName: 'http-api' },
+  'metrics-api': { name: 'weft-metrics-api', port: CONTROL_PLANE_PORTS.metricsApi, portName: 'metrics-api' },
 };
 
 /** Label on every control-plane pod (and its Deployment's selector): the component's key above. */
