@@ -70,10 +70,15 @@ test('renderStatus: the control plane, then liveness by PID, readiness, ports an
   assert.match(renderStatus(STATE, () => false, new Map()), /supervisor pid 100 NOT RUNNING/);
 });
 
-test('parseUpArgs: -f is required; --detach; unknown options refused', () => {
+test('parseUpArgs: -f is required; --detach; --cert-lifetime (at least 1s); unknown options refused', () => {
   assert.deepEqual(parseUpArgs(['-f', 't.yaml', '--detach']), { ok: true, value: { file: 't.yaml', detach: true, supervise: false } });
   assert.deepEqual(parseUpArgs(['--file=t.yaml']), { ok: true, value: { file: 't.yaml', detach: false, supervise: false } });
   assert.equal(parseUpArgs([]).ok, false);
   assert.equal(parseUpArgs(['-f']).ok, false);
   assert.deepEqual(parseUpArgs(['-f', 'x', '--bogus']), { ok: false, error: 'unknown option --bogus' });
+  assert.deepEqual(parseUpArgs(['-f', 't.yaml', '--cert-lifetime', '10s']), { ok: true, value: { file: 't.yaml', detach: false, supervise: false, certLifetimeMs: 10_000 } });
+  assert.deepEqual(parseUpArgs(['--cert-lifetime=1m30s', '-f', 't.yaml']), { ok: true, value: { file: 't.yaml', detach: false, supervise: false, certLifetimeMs: 90_000 } });
+  assert.deepEqual(parseUpArgs(['-f', 't.yaml', '--cert-lifetime', '500ms']), { ok: false, error: '--cert-lifetime: at least 1s' });
+  assert.match((parseUpArgs(['-f', 't.yaml', '--cert-lifetime', '10']) as { error: string }).error, /^--cert-lifetime: duration "10" has no unit/);
+  assert.deepEqual(parseUpArgs(['-f', 't.yaml', '--cert-lifetime']), { ok: false, error: '--cert-lifetime needs a duration, e.g. 10s' });
 });
