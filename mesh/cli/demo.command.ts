@@ -232,10 +232,9 @@ async function startDetached(o: DemoOptions): Promise<number> {
   const local = await import('./local.command');
   const file = await writeTopology(o);
   const code = await local.run(['up', '-f', file, '--detach']);
-  if (code !== 0) {
-    await rm(dirname(file), { recursive: true, force: true });
-    return code;
-  }
+  // The supervisor has read the file by now (or failed): nothing to leave behind for `weft local down`.
+  await rm(dirname(file), { recursive: true, force: true });
+  if (code !== 0) return code;
   process.stdout.write(`\nweft demo runs in the background\n${whereLines(await whereOf(stateDir()))}stop:        weft demo --stop   (or weft local down)\n`);
   return 0;
 }

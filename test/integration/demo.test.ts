@@ -220,6 +220,8 @@ test('weft demo --detach returns with the web URL, state dir and metrics API; we
     assert.match(out, new RegExp(`^state: +${sb.stateDir}$`, 'm'));
     assert.match(out, /weft demo --stop/);
     assert.ok(isAlive(state.supervisorPid), 'a supervisor runs in the background');
+    const generated = topologyDirOf(out);
+    assert.ok(generated && !existsSync(generated), 'the generated topology is gone once the supervisor runs (nothing for weft local down to leave)');
     const health = await fetch(new URL('/healthz', web));
     assert.equal(health.status, 200);
     const vote = await fetch(new URL('/api/vote?choice=:taco:', web), { method: 'POST' });
@@ -240,7 +242,7 @@ test('weft demo --detach returns with the web URL, state dir and metrics API; we
     );
     assert.ok(!existsSync(sb.stateDir));
     const topologyDir = topologyDirOf(out);
-    assert.ok(topologyDir && !existsSync(topologyDir), 'the generated topology is removed');
+    assert.ok(topologyDir && !existsSync(topologyDir), 'the generated topology is removed once the supervisor runs');
   } finally {
     await cleanup(sb, runs);
   }
