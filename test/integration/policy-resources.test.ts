@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -179,6 +180,17 @@ test('probes are allowed under the deny default policy; nothing else is', async 
   assert.equal((await httpGet(plain(), '/x')).status, 403);
   assert.equal((await httpGet(client(A), '/x')).status, 403);
   assert.equal(await tcpPing(client(A)), 'closed');
+  // An HTTP/1 upgrade (WebSocket) is a request too: refused with a 403 before any tunnel exists.
+  const inbound = mesh!.server.inbound!;
+  const answer = await new Promise<string>((resolve, reject) => {
+    const s = net.connect(inbound.port, inbound.host, () => s.write('GET /ws HTTP/1.1\r\nHost: web\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'));
+    let got = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (got += d));
+    s.on('close', () => resolve(got));
+    s.on('error', reject);
+  });
+  assert.match(answer, /^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*\r\n\r\ndenied on port \d+: the default inbound policy deny/);
 });
 
 test('a policy file with an error is refused by weft policy and the proxy keeps the last good policy', async () => {
