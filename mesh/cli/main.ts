@@ -14,6 +14,7 @@ const commands: Record<string, Command> = {
   },
   install: { summary: 'print the control plane manifests for `kubectl apply -f -` (docs/install.md)', run: async (args) => (await import('./install.command')).run(args) },
   check: { summary: 'check the cluster and the mesh: [--pre | --proxy] [--output json] (docs/install.md)', run: async (args) => (await import('./check.command')).run(args) },
+  injector: { summary: 'serve the proxy injector webhook: --tls-cert --tls-key --mesh-config [--listen] [--kubeconfig]', run: async (args) => (await import('./injector.command')).run(args) },
   validate: {
     summary: 'check Kubernetes manifests for mesh mistakes (docs/rules.md)',
     run: async (args) => (await import('./validate.command')).run(args),
