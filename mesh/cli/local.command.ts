@@ -36,6 +36,7 @@ function fail(msg: string, code = 1): number {
 
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  if (rest.some((a) => a === '--isolation' || a.startsWith('--isolation='))) return (await import('../../dev-cluster/netns/netns-command')).run(sub ?? '', rest);
   switch (sub) {
     case 'up':
       return up(rest);
