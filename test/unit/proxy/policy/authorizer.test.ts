@@ -102,6 +102,9 @@ spec:
   assert.equal(rc.http(GET('/open')).allow, true);
   assert.equal(r.decisions() - before, 3, 'route-scoped: one decision per request');
   assert.equal(rc.tcp(8080, '127.0.0.1:8080').allow, false, 'opaque TCP ignores routes: the Server has no policy for it');
+  const opaque = setup(table('all-unauthenticated', routes.replace('port: 8080}', 'port: 8080, proxyProtocol: opaque}')));
+  assert.equal(opaque.a.isOpaquePort(8080), true, "a Server's proxyProtocol opaque skips detection on its port");
+  assert.equal(r.a.isOpaquePort(8080), false);
 });
 
 test('denials are logged, at most once per server and client every interval; audit allows are logged too', () => {
