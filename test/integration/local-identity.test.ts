@@ -111,7 +111,7 @@ test('certificates from the identity service: renewed under load with zero faile
     await assert.rejects(
       spawnProxy({
         name: 'impostor',
-        startTimeoutMs: 4_000,
+        startTimeoutMs: 12_000, // long enough for a refusal on a loaded machine; it never becomes ready
         env: {
           WEFT_PROXY_IDENTITY_ADDR: identitySvc.addr,
           WEFT_PROXY_IDENTITY_NAME: API_ID,
