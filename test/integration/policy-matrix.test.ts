@@ -7,12 +7,14 @@
  * Then the policy service goes away and the last-known policy is still enforced.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { ANNOTATIONS, type DefaultInboundPolicy } from '../../mesh/config/annotations';
 import { identityName } from '../../mesh/config/identity';
 import { DEFAULT_CLUSTER_NETWORKS, DEFAULT_TRUST_DOMAIN, LOCAL_CLUSTER_NETWORKS } from '../../mesh/config/names';
 import { emptyPolicyModel, MemoryPolicySource, type PolicyModel, type WorkloadRecord } from '../../mesh/control/policy/policy-model';
 import { startPolicyServer, type PolicyServer } from '../../mesh/control/policy/policy-server';
+import { spawnProxy, type ProxyProcess } from '../../dev-cluster/local/proxy-process';
 import { applyAndWait, grpcCall, httpGet, metricValue, scrape, startMuxApp, startPolicyMesh, tcpPing, waitFor, type Caller, type MuxApp, type PolicyMesh } from './policy-mesh';
 
 const SERVER_ID = identityName({ serviceAccount: 'web', namespace: 'demo' });
@@ -159,5 +161,32 @@ test('policy service down: the proxy keeps enforcing the last-known policy', asy
   for (let i = 0; i < 3; i++) {
     assert.deepEqual(await row(meshed()), ALLOWED);
     assert.deepEqual(await row(plain()), DENIED);
+  }
+});
+
+test('with the policy service not up yet, a proxy waits (serving nothing inbound) and becomes ready with its first table', async () => {
+  const spare = net.createServer();
+  await new Promise<void>((r) => spare.listen(0, '127.0.0.1', r));
+  const port = (spare.address() as net.AddressInfo).port;
+  await new Promise((r) => spare.close(r));
+  const logs: string[] = [];
+  const starting = spawnProxy({
+    name: 'policy-waiter',
+    env: { WEFT_PROXY_INBOUND_ADDR: '127.0.0.1:0', WEFT_PROXY_APP_PORT: String(appPort), WEFT_PROXY_POLICY_ADDR: `127.0.0.1:${port}`, WEFT_PROXY_POLICY_WORKLOAD: 'demo/web' },
+    onLog: (l) => void logs.push(l),
+    startTimeoutMs: 60_000,
+  });
+  let late: PolicyServer | undefined;
+  let waiter: ProxyProcess | undefined;
+  try {
+    await waitFor('the proxy to wait for its policy', () => logs.some((l) => l.includes('policy: waiting for the inbound policy')));
+    await waitFor('the proxy to notice the service is unreachable', () => logs.some((l) => l.includes('no policy yet: inbound connections wait')));
+    assert.ok(!logs.some((l) => l.includes('"proxy ready"')), 'not ready without a policy');
+    late = await startPolicyServer({ host: '127.0.0.1', port, source: new MemoryPolicySource(model('deny')) });
+    waiter = await starting;
+    assert.equal((await httpGet({ kind: 'plain', inbound: waiter.inbound! }, '/x')).status, 403, 'the first table is in force from the start');
+  } finally {
+    await (waiter ?? (await starting.catch(() => undefined)))?.stop(3_000);
+    await late?.close();
   }
 });
