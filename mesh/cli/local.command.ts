@@ -208,8 +208,10 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
     controlPlane
       ? [controlPlane.identity, controlPlane.destination].map((c) => ({ name: c.process.name, pid: c.process.pid, addr: formatAddr(c.addr), log: logPath(c.process.name) }))
       : [];
+  let stateWrite = Promise.resolve();
   const finish = async (removeLogs: boolean): Promise<number> => {
     unwatchFile(file);
+    await stateWrite;
     controlPlane?.close();
     await sup.stopAll();
     await logChain;
@@ -243,7 +245,7 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
         onControlPlane: (cp) => {
           controlPlane = cp;
           // Recorded at once: `down` finds these PIDs even if the run dies before it is up.
-          void writeState(dir, { ...base, status: 'starting', workloads: [], controlPlane: controlPlaneState() });
+          stateWrite = stateWrite.then(() => writeState(dir, { ...base, status: 'starting', workloads: [], controlPlane: controlPlaneState() })).catch(() => undefined);
         },
       }),
       stopRequested.then(() => undefined),
@@ -291,6 +293,7 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
   say(`destination service: ${formatAddr(cp.destination.addr)} (pid ${cp.destination.process.pid}; edits to ${file}'s services apply live)`);
   say(`metrics API: ${metricsApi.url}  (weft stat, weft edges)`);
   say(`state: ${join(dir, 'state.json')}  logs: ${logDir}`);
+  await stateWrite;
   await writeState(dir, { ...base, status: 'running', workloads, metricsApi: metricsApi.url, controlPlane: controlPlaneState() });
   running = true;
   // Live edits: the file's services go to the destination service (which pushes them to the proxies).
