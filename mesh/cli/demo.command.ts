@@ -369,7 +369,8 @@ async function runForeground(o: DemoOptions): Promise<number> {
     }
   }
   if (childExit !== undefined && !interrupted) {
-    process.stderr.write(`weft demo: weft local up exited (code ${childExit})${state ? ' while the demo ran' : ' before the demo was up'}\n`);
+    await pump(); // local up's last words first
+    process.stderr.write(`weft demo: weft local up exited (code ${childExit})${state ? ' while the demo ran (stopped from elsewhere, e.g. weft local down?)' : ' before the demo was up'}\n`);
     exitCode = childExit || 1;
   }
   if (interrupted) say('interrupted');
@@ -382,7 +383,7 @@ async function runForeground(o: DemoOptions): Promise<number> {
     child.kill('SIGKILL');
     await (await import('./local.command')).run(['down']);
     exitCode = 1;
-  } else if (code !== 0 && exitCode === 0 && !interrupted) exitCode = code;
+  } else if (code !== 0 && exitCode === 0) exitCode = code; // local up could not stop cleanly: its message is in stderr
   await pump();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);

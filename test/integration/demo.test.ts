@@ -100,7 +100,7 @@ async function running(sb: Sandbox, run: Run | undefined, ms: number): Promise<L
 
 const row = (rows: readonly StatRow[], name: string): StatRow | undefined => rows.find((r) => r.name === name);
 
-test('weft demo: the page and API through web\'s proxy, failing votes for 💩, stats below 100 %, mTLS, a ~10 % canary; Ctrl-C leaves nothing', { skip, timeout: 120_000 }, async () => {
+test('weft demo: the page and API through web\'s proxy, failing votes for 💩, stats below 100 %, mTLS, a ~10 % canary; Ctrl-C leaves nothing', { skip, timeout: 120_000 }, async (t) => {
   const sb = await sandbox();
   const run = weft(['demo', '--no-tty', '--rps', '25', '--interval', '2s', '--window', '1m'], sb.stateDir, sb.dir);
   try {
@@ -161,6 +161,7 @@ test('weft demo: the page and API through web\'s proxy, failing votes for 💩, 
     }
     const canary = row(rows, 'voting-canary')!.responses;
     const share = canary / (canary + row(rows, 'voting')!.responses);
+    t.diagnostic(`canary share ${(share * 100).toFixed(1)} % of ${canary + row(rows, 'voting')!.responses} votes; success voting ${(row(rows, 'voting')!.successRate! * 100).toFixed(1)} %, web ${(row(rows, 'web')!.successRate! * 100).toFixed(1)} %`);
     assert.ok(share >= 0.03 && share <= 0.2, `the canary's share of voting's traffic is roughly 10 %: ${(share * 100).toFixed(1)} % of ${canary + row(rows, 'voting')!.responses}`);
 
     // Every edge is mTLS, with the identities of both ends.
