@@ -368,8 +368,3 @@ export async function startLocalRun(t: LocalTopology, o: LocalMeshOptions): Prom
   }
   return { controlPlane, workloads: running, served };
 }
-
-/** startLocalRun for callers that need only the workloads (the demo); the control plane runs all the same. */
-export async function startLocalMesh(t: LocalTopology, o: LocalMeshOptions): Promise<RunningWorkload[]> {
-  return (await startLocalRun(t, o)).workloads;
-}
