@@ -29,7 +29,10 @@ if (existsSync('extension/extension.ts')) {
     platform: 'node',
     format: 'cjs',
     external: ['vscode', 'koffi'],
+    // client-node is ~14 MB of JavaScript: it lives in its own file, required on first use (activation stays fast).
+    plugins: [{ name: 'lazy-client-node', setup: (b) => b.onResolve({ filter: /^@kubernetes\/client-node$/ }, () => ({ path: './kube-client-node.cjs', external: true })) }],
   }));
+  jobs.push(build({ ...common, entryPoints: { 'kube-client-node': '@kubernetes/client-node' }, outdir: 'dist', outExtension: { '.js': '.cjs' }, platform: 'node', format: 'cjs' }));
 }
 const views = existsSync('webviews') ? readdirSync('webviews').filter((f) => f.endsWith('.view.ts')) : [];
 if (views.length > 0) {

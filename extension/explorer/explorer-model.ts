@@ -290,12 +290,12 @@ export function namespaceNode(ns: V1Namespace, c: ClusterInput, stats: ReadonlyM
 export function clusterNode(c: ClusterInput, stats: ReadonlyMap<string, WorkloadStats>): ExplorerNode {
   const context = c.context ?? 'current context';
   if (c.state === 'connecting') {
-    return { id: 'cluster', label: context, description: 'connecting…', icon: { id: 'loading~spin' }, contextValue: CONTEXT_VALUES.connecting, collapsible: 'none', children: [] };
+    return { id: 'cluster-status', label: context, description: 'connecting…', icon: { id: 'loading~spin' }, contextValue: CONTEXT_VALUES.connecting, collapsible: 'none', children: [] };
   }
   if (c.state === 'failed') {
     const e = c.error ?? { kind: 'unreachable', message: 'the cluster cannot be reached', hint: 'check the cluster and refresh' };
     return {
-      id: 'cluster',
+      id: 'cluster-status',
       label: context,
       description: e.kind === 'unreachable' ? 'unreachable' : e.kind.replace(/-/g, ' '),
       tooltip: `${e.message}\n\n**Next step:** ${e.hint}`,
@@ -309,9 +309,10 @@ export function clusterNode(c: ClusterInput, stats: ReadonlyMap<string, Workload
   const meshed = c.namespaces.filter((ns) => namespaceInjectState(ns) === 'enabled').length;
   const controlPlane = c.namespaces.some((ns) => ns.metadata?.name === CONTROL_PLANE_NAMESPACE);
   return {
-    id: 'cluster',
+    // Its own id (not the connecting/failed row's): VS Code remembers a row's collapse state by id.
+    id: `cluster:${context}`,
     label: context,
-    description: c.synced ? `${meshed}/${c.namespaces.length} namespaces meshed${controlPlane ? '' : ' · mesh not installed'}` : 'loading…',
+    description: c.synced ? `${meshed}/${c.namespaces.length} ns meshed${controlPlane ? '' : ' · mesh not installed'}` : 'loading…',
     tooltip: [`**Cluster** ${context}`, ...(c.server ? [`Server: ${c.server}`] : []), ...(c.serverVersion ? [`Version: ${c.serverVersion}`] : []), controlPlane ? `Control plane: namespace \`${CONTROL_PLANE_NAMESPACE}\`` : 'Control plane: not installed (run "Mesh: Install Mesh")'].join('\n\n'),
     icon: { id: 'cloud' },
     contextValue: CONTEXT_VALUES.cluster,
@@ -380,19 +381,34 @@ export function explorerRoots(input: ExplorerInput): ExplorerNode[] {
   return roots;
 }
 
-/** The line above the tree (TreeView.message): why the cluster is not shown, with the next step. */
+/**
+ * The line above the tree (TreeView.message): why the cluster is not shown, with the next step —
+ * only while other rows are shown (VS Code hides the welcome view when a message is set).
+ */
 export function explorerMessage(input: ExplorerInput): string | undefined {
   const c = input.cluster;
-  if (c?.state !== 'failed' || !c.error) return undefined;
+  if (c?.state !== 'failed' || !c.error || explorerRoots(input).length === 0) return undefined;
   return `${c.error.message}. Next step: ${c.error.hint}`;
 }
 
-/** What `when` clauses see (context key weft.explorer.state): drives the welcome view's text. */
-export function explorerState(input: ExplorerInput): 'connecting' | 'connected' | 'local' | 'no-kubeconfig' | 'unreachable' {
+export type ExplorerState = 'connecting' | 'connected' | 'local' | 'no-kubeconfig' | 'unreachable' | 'unauthorized' | 'bad-kubeconfig' | 'context-not-found';
+
+/** What `when` clauses see (context key weft.explorer.state): picks the welcome view's text and buttons. */
+export function explorerState(input: ExplorerInput): ExplorerState {
   if (input.cluster?.state === 'connected') return 'connected';
   if (input.local) return 'local';
-  if (input.cluster?.state === 'failed') return input.cluster.error?.kind === 'no-kubeconfig' ? 'no-kubeconfig' : 'unreachable';
+  if (input.cluster?.state === 'failed') {
+    const kind = input.cluster.error?.kind;
+    return kind === 'no-kubeconfig' || kind === 'unauthorized' || kind === 'bad-kubeconfig' || kind === 'context-not-found' ? kind : 'unreachable';
+  }
   return 'connecting';
+}
+
+/** The view's header description while the cluster is failing (the welcome view's text is static). */
+export function explorerDescription(input: ExplorerInput): string | undefined {
+  const c = input.cluster;
+  if (c?.state !== 'failed' || !c.error) return undefined;
+  return `${c.context ?? 'cluster'}: ${c.error.kind.replace(/-/g, ' ')}`;
 }
 
 /** Finds a node by id anywhere in a forest (for reveal and for tests). */

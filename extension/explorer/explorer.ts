@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { fetchStat } from '../../mesh/control/metrics-api/client';
 import { ClusterConnection } from '../kube/cluster-connection';
 import { NotifyOnce } from '../notify/notify-once';
-import { explorerMessage, explorerRoots, explorerState, type ClusterInput, type ExplorerInput, type ExplorerNode, type LocalInput, type WorkloadStats } from './explorer-model';
+import { explorerDescription, explorerMessage, explorerRoots, explorerState, type ClusterInput, type ExplorerInput, type ExplorerNode, type ExplorerState, type LocalInput, type WorkloadStats } from './explorer-model';
 import { readLocalMesh } from './local-mesh-source';
 
 /** Resolves the metrics API of the connected cluster (a port-forward), or undefined when there is none. */
@@ -32,7 +32,7 @@ export class Explorer implements vscode.Disposable {
   private clusterStats = new Map<string, WorkloadStats>();
   private localStats = new Map<string, WorkloadStats>();
   private currentRoots: ExplorerNode[] = [];
-  private lastState: ReturnType<typeof explorerState> | undefined;
+  private lastState: ExplorerState | undefined;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private started = false;
@@ -118,6 +118,13 @@ export class Explorer implements vscode.Disposable {
     }
   }
 
+  /** Opens the Weft output channel with the current cluster failure (welcome view's "Show Details"). */
+  showDetails(): void {
+    const s = this.connection.snapshot;
+    if (s.state === 'failed' && s.error) this.output.appendLine(`cluster ${s.context ?? ''}: ${s.error.message}\n  next step: ${s.error.hint}`);
+    this.output.show(true);
+  }
+
   dispose(): void {
     this.stopStats();
     for (const d of this.disposables) d.dispose();
@@ -127,12 +134,13 @@ export class Explorer implements vscode.Disposable {
     if (s.state === 'failed' && s.error) {
       // Said once per cause; the tree (message + welcome view) keeps showing it meanwhile.
       const key = `cluster:${s.context ?? ''}:${s.error.kind}`;
-      if (this.notifier.report(key, s.error.message) && this.lastState === 'connected') {
-        void vscode.window.showWarningMessage(`Weft lost the cluster: ${s.error.message}. ${s.error.hint}`);
+      if (this.notifier.report(key, s.error.message)) {
+        this.output.appendLine(`cluster ${s.context ?? ''}: ${s.error.message}\n  next step: ${s.error.hint}`);
+        // A toast only when a working cluster goes away; at start the welcome view says it.
+        if (this.lastState === 'connected') void vscode.window.showWarningMessage(`Weft lost the cluster: ${s.error.message}. Next step: ${s.error.hint}`);
       }
-      this.output.appendLine(`cluster: ${s.error.message} — next step: ${s.error.hint}`);
     }
-    if (s.state === 'connected') this.notifier.resolvePrefix('cluster:');
+    if (s.state === 'connected' && s.synced && this.notifier.resolvePrefix('cluster:') > 0) this.output.appendLine(`cluster ${s.context ?? ''}: connected again`);
     this.render();
   }
 
@@ -140,6 +148,7 @@ export class Explorer implements vscode.Disposable {
     const input: ExplorerInput = { cluster: this.started ? this.connection.snapshot : undefined, local: this.local, clusterStats: this.clusterStats, localStats: this.localStats };
     this.currentRoots = explorerRoots(input);
     this.host.treeView.message = explorerMessage(input);
+    this.host.treeView.description = explorerDescription(input);
     const state = explorerState(input);
     if (state !== this.lastState) {
       this.lastState = state;

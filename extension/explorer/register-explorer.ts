@@ -12,14 +12,9 @@ export type ExplorerElement = Partial<NamespaceRef & WorkloadRef> & { node: Expl
 
 const element = (node: ExplorerNode): ExplorerElement => ({ ...node.ref, node });
 
-const COLLAPSE = {
-  none: vscode.TreeItemCollapsibleState.None,
-  collapsed: vscode.TreeItemCollapsibleState.Collapsed,
-  expanded: vscode.TreeItemCollapsibleState.Expanded,
-} as const;
-
 export function treeItemOf(n: ExplorerNode): vscode.TreeItem {
-  const item = new vscode.TreeItem(n.label, COLLAPSE[n.collapsible]);
+  const collapse = { none: vscode.TreeItemCollapsibleState.None, collapsed: vscode.TreeItemCollapsibleState.Collapsed, expanded: vscode.TreeItemCollapsibleState.Expanded } as const;
+  const item = new vscode.TreeItem(n.label, collapse[n.collapsible]);
   item.id = n.id;
   if (n.description !== undefined) item.description = n.description;
   if (n.tooltip !== undefined) item.tooltip = new vscode.MarkdownString(n.tooltip);
@@ -51,6 +46,8 @@ export function registerExplorer(context: vscode.ExtensionContext): void {
 
   const commands: Record<string, (ex: Explorer, arg: ExplorerElement | undefined) => Promise<void>> = {
     'weft.refreshExplorer': (ex) => ex.refresh(),
+    // Not in the palette (not contributed): the welcome view's "Show Details" link.
+    'weft.showExplorerDetails': async (ex) => ex.showDetails(),
     'weft.injectNamespace': async (ex, t) => (await import('../commands/namespace-commands')).setNamespaceInjection(ex, true, t),
     'weft.uninjectNamespace': async (ex, t) => (await import('../commands/namespace-commands')).setNamespaceInjection(ex, false, t),
     'weft.restartWorkloads': async (ex, t) => (await import('../commands/namespace-commands')).restartWorkloads(ex, t),

@@ -19,9 +19,11 @@ export class NotifyOnce {
     this.standing.delete(key);
   }
 
-  /** Every cause whose key starts with `prefix` went away (e.g. all of one connection's). */
-  resolvePrefix(prefix: string): void {
-    for (const key of [...this.standing.keys()]) if (key.startsWith(prefix)) this.standing.delete(key);
+  /** Every cause whose key starts with `prefix` went away (e.g. all of one connection's); returns how many stood. */
+  resolvePrefix(prefix: string): number {
+    let n = 0;
+    for (const key of [...this.standing.keys()]) if (key.startsWith(prefix) && this.standing.delete(key)) n++;
+    return n;
   }
 
   isStanding(key: string): boolean {

@@ -50,7 +50,9 @@ function newestMtime(dir: string): number {
 /** dist/extension.cjs, built first when it is missing or older than the extension's sources. */
 function builtExtension(): string {
   const out = join(REPO_ROOT, 'dist', 'extension.cjs');
-  const sources = Math.max(newestMtime(join(REPO_ROOT, 'extension')), newestMtime(join(REPO_ROOT, 'mesh', 'validate')));
+  // Everything the extension bundles from: its own code, the mesh modules it imports, the webviews.
+  const roots = ['extension', 'mesh', 'webviews', join('dev-cluster', 'local')].map((d) => join(REPO_ROOT, d)).filter((d) => existsSync(d));
+  const sources = Math.max(...roots.map(newestMtime));
   if (!existsSync(out) || statSync(out).mtimeMs < sources) {
     const r = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stderr}`);
@@ -69,7 +71,17 @@ export function installExtension(extensionsDir: string): string {
   cpSync(bundle, join(target, 'dist', 'extension.cjs'));
   if (existsSync(`${bundle}.map`)) cpSync(`${bundle}.map`, join(target, 'dist', 'extension.cjs.map'));
   cpSync(join(REPO_ROOT, 'docs'), join(target, 'docs'), { recursive: true });
+  for (const extra of ['resources', join('dist', 'webviews'), join('dist', 'kube-client-node.cjs')]) {
+    if (existsSync(join(REPO_ROOT, extra))) cpSync(join(REPO_ROOT, extra), join(target, extra), { recursive: true });
+  }
   return id;
+}
+
+/** Changes user settings while code-server runs (VS Code applies them live), e.g. the colour theme. */
+export function writeUserSettings(userDataDir: string, settings: Record<string, unknown>): void {
+  const path = join(userDataDir, 'User', 'settings.json');
+  const current = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  writeFileSync(path, JSON.stringify({ ...current, ...settings }, null, 2));
 }
 
 /** Quiet, deterministic user settings: no welcome page, no trust prompt, no update checks. */
@@ -103,7 +115,18 @@ process.once('exit', () => {
   for (const child of live) if (child.pid) try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
 });
 
-export async function startCodeServer(timeoutMs = 45_000): Promise<CodeServer> {
+export interface StartOptions {
+  /** How long code-server may take to answer /healthz (default 45 s). */
+  timeoutMs?: number;
+  /** Extra environment for code-server and so its extension host (e.g. KUBECONFIG). */
+  env?: Record<string, string>;
+  /** User settings on top of the quiet defaults (e.g. a colour theme). */
+  settings?: Record<string, unknown>;
+}
+
+export async function startCodeServer(options: number | StartOptions = {}): Promise<CodeServer> {
+  const o: StartOptions = typeof options === 'number' ? { timeoutMs: options } : options;
+  const timeoutMs = o.timeoutMs ?? 45_000;
   const root = mkdtempSync(join(tmpdir(), 'weft-e2e-'));
   const userDataDir = join(root, 'user-data');
   const extensionsDir = join(root, 'extensions');
@@ -127,7 +150,7 @@ export async function startCodeServer(timeoutMs = 45_000): Promise<CodeServer> {
   };
   try {
     mkdirSync(join(userDataDir, 'User'), { recursive: true });
-    writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
+    writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...USER_SETTINGS, ...o.settings }, null, 2));
     mkdirSync(extensionsDir);
     cpSync(WORKSPACE_FIXTURES, workspace, { recursive: true });
     const extensionId = installExtension(extensionsDir);
@@ -137,7 +160,7 @@ export async function startCodeServer(timeoutMs = 45_000): Promise<CodeServer> {
       '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
       '--disable-workspace-trust', '--disable-getting-started-override', '--user-data-dir', userDataDir,
       '--extensions-dir', extensionsDir, workspace,
-    ], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, EXTENSIONS_GALLERY: CLOSED_GALLERY } });
+    ], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env, EXTENSIONS_GALLERY: CLOSED_GALLERY } });
     live.add(child);
     child.stdout?.on('data', (b: Buffer) => { log += b.toString(); });
     child.stderr?.on('data', (b: Buffer) => { log += b.toString(); });

@@ -144,3 +144,54 @@ export async function problemsInStatusBar(page: Page): Promise<string> {
   const item = page.locator('[id="status.problems"] a, [id="status.problems"]').first();
   return (await item.getAttribute('aria-label')) ?? (await item.innerText());
 }
+
+/** Opens a view container from the activity bar by its title (e.g. "Weft Mesh") and waits for its side bar. */
+export async function openViewContainer(page: Page, title: string): Promise<Locator> {
+  const item = page.locator(`.activitybar .action-label[aria-label^="${title}"]`).first();
+  await item.waitFor({ timeout: 15_000 });
+  const sidebar = page.locator('.part.sidebar');
+  // Clicking an already active container closes the side bar: click only when it is not the shown one.
+  const shown = await sidebar.locator('.composite.title', { hasText: new RegExp(title, 'i') }).isVisible().catch(() => false);
+  if (!shown) await item.click();
+  await sidebar.locator('.composite.title', { hasText: new RegExp(title, 'i') }).waitFor({ timeout: 10_000 });
+  return sidebar;
+}
+
+/** A row of a tree in the side bar whose label is exactly `label`. */
+export function treeRow(page: Page, label: string): Locator {
+  const exact = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  return page.locator('.part.sidebar .monaco-list-row', { has: page.locator('.label-name', { hasText: exact }) }).first();
+}
+
+/** The description (the grey text after the label) of a tree row. */
+export async function treeRowDescription(row: Locator): Promise<string> {
+  return (await row.locator('.label-description').first().innerText().catch(() => '')).trim();
+}
+
+/** Waits for a notification toast whose text matches and clicks its button `button`. */
+export async function clickNotificationButton(page: Page, text: RegExp, button: string): Promise<void> {
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+  await toast.waitFor({ timeout: 15_000 });
+  await toast.locator('.monaco-button', { hasText: button }).first().click();
+}
+
+/** In an open quick pick: types `text`, waits for the row labelled `label` and picks it. Returns every row's text first. */
+export async function pickQuickItem(page: Page, label: string, text = label): Promise<string[]> {
+  const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  await rows.first().waitFor({ timeout: 10_000 });
+  const all = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  await page.locator('.quick-input-widget .quick-input-box input').fill(text);
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first();
+  await row.waitFor({ timeout: 5_000 });
+  await row.click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5_000 });
+  return all;
+}
+
+/** Right-clicks a tree row and picks a context-menu entry by its title. */
+export async function contextMenu(page: Page, row: Locator, title: string): Promise<void> {
+  await row.click({ button: 'right' });
+  const item = page.locator('.context-view .action-item', { hasText: title }).first();
+  await item.waitFor({ timeout: 5_000 });
+  await item.click();
+}

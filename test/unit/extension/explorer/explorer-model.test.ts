@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CONTEXT_VALUES,
+  explorerDescription,
   explorerMessage,
   explorerRoots,
   explorerState,
@@ -41,14 +42,14 @@ describe('explorer model: the cluster tree', () => {
     assert.equal(root.label, 'kind-weft');
     assert.equal(root.collapsible, 'expanded');
     assert.equal(root.contextValue, CONTEXT_VALUES.cluster);
-    assert.equal(root.description, '1/5 namespaces meshed');
+    assert.equal(root.description, '1/5 ns meshed');
     assert.match(root.tooltip ?? '', /Server: https:\/\/127\.0\.0\.1:6443/);
     assert.match(root.tooltip ?? '', /Control plane: namespace `weft`/);
   });
 
   it('says when the mesh is not installed (no weft namespace)', () => {
     const [root] = explorerRoots(input({ cluster: connected({ namespaces: [ns('default')] }) }));
-    assert.equal(root.description, '0/1 namespaces meshed · mesh not installed');
+    assert.equal(root.description, '0/1 ns meshed · mesh not installed');
     assert.match(root.tooltip ?? '', /Mesh: Install Mesh/);
   });
 
@@ -165,7 +166,17 @@ describe('explorer model: connection states and the welcome view', () => {
     const i = input({ cluster: unreachable });
     assert.deepEqual(explorerRoots(i), []);
     assert.equal(explorerState(i), 'unreachable');
-    assert.equal(explorerMessage(i), `${unreachable.error.message}. Next step: check that the cluster is running`);
+    // No message then: VS Code hides the welcome view when a tree has one. The header says why.
+    assert.equal(explorerMessage(i), undefined);
+    assert.equal(explorerDescription(i), 'kind-weft: unreachable');
+  });
+
+  it('each kubeconfig failure has its own state (its own welcome text)', () => {
+    for (const kind of ['unauthorized', 'bad-kubeconfig', 'context-not-found'] as const) {
+      assert.equal(explorerState(input({ cluster: { ...unreachable, error: { ...unreachable.error, kind } } })), kind);
+    }
+    assert.equal(explorerState(input({ cluster: { ...unreachable, error: { ...unreachable.error, kind: 'something-new' } } })), 'unreachable');
+    assert.equal(explorerDescription(input({ cluster: connected({}) })), undefined);
   });
 
   it('no kubeconfig at all is its own state (the welcome view says so)', () => {
@@ -188,6 +199,7 @@ describe('explorer model: connection states and the welcome view', () => {
     assert.equal(roots[0].contextValue, CONTEXT_VALUES.clusterError);
     assert.match(roots[0].tooltip ?? '', /\*\*Next step:\*\* check that the cluster is running/);
     assert.equal(explorerState(input({ cluster: unreachable, local })), 'local');
+    assert.equal(explorerMessage(input({ cluster: unreachable, local })), `${unreachable.error.message}. Next step: check that the cluster is running`);
   });
 
   it('local workloads group their replicas, sorted, with liveness and stats', () => {

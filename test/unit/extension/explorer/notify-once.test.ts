@@ -20,8 +20,9 @@ describe('NotifyOnce', () => {
     assert.equal(n.report('cluster:kind:bad-kubeconfig', 'b'), true);
     assert.equal(n.report('metrics:local', 'c'), true);
     assert.deepEqual(n.messages(), ['a', 'b', 'c']);
-    n.resolvePrefix('cluster:');
+    assert.equal(n.resolvePrefix('cluster:'), 2);
     assert.deepEqual(n.messages(), ['c']);
+    assert.equal(n.resolvePrefix('cluster:'), 0, 'nothing left to resolve');
     assert.equal(n.report('cluster:kind:unreachable', 'a'), true);
     assert.equal(n.report('metrics:local', 'c'), false);
   });
