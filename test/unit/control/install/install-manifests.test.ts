@@ -12,6 +12,8 @@ import { parsePolicyResource } from '../../../../mesh/control/policy/resources';
 import { INSTALL_PERMISSIONS } from '../../../../mesh/control/check/checks';
 import { createDevCa, createIssuer } from '../../../../mesh/control/identity/ca';
 import { parseInstallArgs } from '../../../../mesh/cli/install.command';
+import { parseIdentityArgs } from '../../../../mesh/cli/identity.command';
+import { parseDestinationArgs } from '../../../../mesh/cli/destination.command';
 import { CONFIG_MAP_KEYS, CONTROL_PLANE_COMPONENTS, CONTROL_PLANE_COMPONENT_LABEL, CONTROL_PLANE_OBJECTS } from '../../../../mesh/config/control-plane';
 import { CONTROL_PLANE_NAMESPACE, POLICY_API_GROUP } from '../../../../mesh/config/names';
 import { CONTROL_PLANE_PORTS } from '../../../../mesh/config/ports';
@@ -95,6 +97,21 @@ describe('installManifests', () => {
       assert.equal(at(dep, 'spec', 'replicas'), 1);
     }
     assert.equal(one(objs, 'Service', INJECTOR_WEBHOOK.service).metadata.name, CONTROL_PLANE_COMPONENTS['proxy-injector'].name);
+  });
+
+  it('the identity and destination commands accept the arguments their Deployments give them', () => {
+    const argsOf = (name: string) => at(one(objs, 'Deployment', name), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+    const identity = argsOf(CONTROL_PLANE_COMPONENTS.identity.name);
+    assert.equal(identity[0], 'identity');
+    const id = parseIdentityArgs(identity.slice(1), {});
+    assert.ok(id.ok, id.ok ? '' : id.errors.join('; '));
+    assert.equal(id.config.addr.port, CONTROL_PLANE_PORTS.identity);
+    assert.ok(id.config.kube, 'Kubernetes mode (TokenReview)');
+    const destination = argsOf(CONTROL_PLANE_COMPONENTS.destination.name);
+    const d = parseDestinationArgs(destination.slice(1));
+    assert.ok(typeof d !== 'string', String(d));
+    assert.equal(d.listen.port, CONTROL_PLANE_PORTS.destination);
+    assert.ok(d.kube);
   });
 
   it('RBAC is least privilege: exactly the rules each component needs, no wildcards, no Secrets', () => {
