@@ -23,9 +23,11 @@ export const COMPONENT_RULES: Readonly<Record<ControlPlaneComponent, readonly Po
     { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: WATCH },
     { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: WATCH },
   ],
-  // The policy resources, and the pods and namespaces their selectors and default-policy annotations apply to.
+  // The policy resources, the HTTPRoutes that attach to Servers, and the pods and namespaces their
+  // selectors and default-policy annotations apply to (mesh/platform/kube-policy-source.ts).
   policy: [
     { apiGroups: [POLICY_API_GROUP], resources: ['servers', 'authorizationpolicies', 'meshtlsauthentications', 'networkauthentications'], verbs: ['get', ...WATCH] },
+    { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: WATCH },
     { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: WATCH },
   ],
   // Reads the pod's namespace (inject annotation, inherited config) and reports each decision as an Event.

@@ -123,6 +123,7 @@ describe('installManifests', () => {
         `${POLICY_API_GROUP}/authorizationpolicies:get,list,watch`,
         `${POLICY_API_GROUP}/meshtlsauthentications:get,list,watch`,
         `${POLICY_API_GROUP}/networkauthentications:get,list,watch`,
+        'gateway.networking.k8s.io/httproutes:list,watch',
         '/pods:list,watch',
         '/namespaces:list,watch',
       ],
