@@ -1,10 +1,16 @@
 // Bundles every entry point with esbuild: the `weft` CLI (Node ESM), the VS Code extension
 // (CommonJS, `vscode` external) and the webviews (browser IIFE). Type-checking is `tsc --noEmit`.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
-// Chunk names carry content hashes: old ones would pile up.
-rmSync('dist/chunks', { recursive: true, force: true });
+// Chunk names carry content hashes, so old ones would pile up; they are removed after the build,
+// once they are 10 minutes old (esbuild rewrites every chunk it produces, so a chunk not touched by
+// this build is stale). Processes started from an earlier build, a test run going on while
+// someone rebuilds, keep their chunks meanwhile.
+const CHUNKS = 'dist/chunks';
+const STALE_AFTER_MS = 10 * 60_000;
+const startedAt = Date.now();
 
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'node20' };
 const jobs = [
@@ -46,3 +52,9 @@ if (views.length > 0) {
   }));
 }
 await Promise.all(jobs);
+
+for (const name of existsSync(CHUNKS) ? readdirSync(CHUNKS) : []) {
+  const file = join(CHUNKS, name);
+  const { mtimeMs } = statSync(file);
+  if (mtimeMs < startedAt - 1_000 && mtimeMs < Date.now() - STALE_AFTER_MS) rmSync(file, { force: true });
+}
