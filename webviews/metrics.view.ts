@@ -18,6 +18,12 @@ interface State {
 }
 
 const root = document.getElementById('root')!;
+let cleared = false;
+/** The first render replaces the shell's "Loading…" (lit appends to what a container holds). */
+function clearOnce(): void {
+  if (!cleared) root.replaceChildren();
+  cleared = true;
+}
 const vscode = connect<State>((m: ExtensionMessage) => {
   if (m.type !== 'snapshot') return;
   vscode.setState({ snapshot: m });
@@ -81,6 +87,7 @@ function section(s: SnapshotMessage, sec: TableSection): TemplateResult {
 }
 
 function draw(s: SnapshotMessage): void {
+  clearOnce();
   const status = s.status.level === 'ok' ? nothing : html`<p class="status ${s.status.level}" role="status">${s.status.message}</p>`;
   render(
     html`<div class="toolbar">

@@ -15,6 +15,12 @@ interface State {
 }
 
 const root = document.getElementById('root')!;
+let cleared = false;
+/** The first render replaces the shell's "Loading…" (lit appends to what a container holds). */
+function clearOnce(): void {
+  if (!cleared) root.replaceChildren();
+  cleared = true;
+}
 let current: PanelMessage | undefined;
 const vscode = connect<State>((m: ExtensionMessage) => {
   if (m.type !== 'panel') return;
@@ -25,8 +31,9 @@ const vscode = connect<State>((m: ExtensionMessage) => {
 
 function chartWidth(): number {
   const w = root.clientWidth || 600;
-  // Two charts side by side when the panel is wide, one per line otherwise.
-  return w >= 900 ? Math.floor((w - 16) / 2) : w;
+  // Three charts side by side on a wide panel, two on a medium one, else one per line (gap 16 px).
+  const columns = w >= 1200 ? 3 : w >= 640 ? 2 : 1;
+  return Math.floor((w - 16 * (columns - 1)) / columns);
 }
 
 function lock(e: EdgeRow): TemplateResult {
@@ -60,6 +67,7 @@ function split(rows: SplitRow[]): TemplateResult {
 function draw(): void {
   const m = current;
   if (!m) return;
+  clearOnce();
   const width = chartWidth();
   const status = m.status.level === 'ok' ? nothing : html`<p class="status ${m.status.level}" role="status">${m.status.message}</p>`;
   render(

@@ -120,7 +120,7 @@ export interface ChartOptions {
 /** A line chart over the last `spanMs`: nice y ticks covering the data, time ticks every minute or so. */
 export function lineChart(series: readonly ChartSeries[], o: ChartOptions): LineChart {
   const width = o.width ?? 600;
-  const height = o.height ?? 140;
+  const height = o.height ?? 110;
   const inSpan = series.flatMap((s) => s.points.filter((p) => p.t >= o.now - o.spanMs && p.v !== undefined).map((p) => p.v!));
   const dataMax = Math.max(0, ...inSpan);
   const yMin = o.yMin ?? 0;

@@ -12,3 +12,28 @@ export function backendsOf(topologyYaml: string, fileName: string, service: stri
   const svc = parsed.topology.services.find((s) => s.name === service && s.namespace === namespace);
   return svc ? svc.backends.map((b) => ({ workload: b.workload, weight: b.weight })) : [];
 }
+
+interface RouteDoc {
+  routes?: { authority?: unknown; labels?: { service?: unknown; namespace?: unknown }; backends?: { authority?: unknown; weight?: unknown }[] }[];
+}
+
+/**
+ * The same from the local control plane's destination document (`<state>/mesh/control-plane/
+ * destinations.json`), for runs whose topology file is gone (`weft demo` generates a temporary one):
+ * a route labelled with the service and namespace, its backends `<workload>.<ns>.workload:<port>`.
+ */
+export function backendsFromRoutes(destinationsJson: string, service: string, namespace: string): Backend[] {
+  let doc: RouteDoc;
+  try {
+    doc = JSON.parse(destinationsJson) as RouteDoc;
+  } catch {
+    return [];
+  }
+  const route = (Array.isArray(doc.routes) ? doc.routes : []).find((r) => r.labels?.service === service && r.labels?.namespace === namespace);
+  const out: Backend[] = [];
+  for (const b of route?.backends ?? []) {
+    const m = typeof b.authority === 'string' ? /^([a-z0-9-]+)\.([a-z0-9-]+)\.workload:\d+$/.exec(b.authority) : null;
+    if (m && m[2] === namespace && typeof b.weight === 'number') out.push({ workload: m[1]!, weight: b.weight });
+  }
+  return out;
+}

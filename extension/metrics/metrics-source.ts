@@ -5,10 +5,11 @@
  * answering, the endpoint is resolved afresh on the next poll, so it recovers by itself.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Edge, StatKind, StatRow } from '../../mesh/control/metrics-api/aggregate';
 import { fetchEdges, fetchStat } from '../../mesh/control/metrics-api/client';
 import type { ViewStatus } from '../../webviews/messages/metrics-messages';
-import { backendsOf } from './local-backends';
+import { backendsFromRoutes, backendsOf } from './local-backends';
 import type { MetricsEndpoint, MetricsEndpoints } from './metrics-endpoint';
 import { MetricsHistory } from './metrics-history';
 import type { Backend } from './service-panel-model';
@@ -57,14 +58,14 @@ export class MetricsSource {
     return { ok: true, value: r.body.edges, endpoint: ep.value };
   }
 
-  /** A service's weighted backends: in local mode, from the topology file of the run. */
+  /** A service's weighted backends: in local mode, from the run's topology file, else its control plane's routes. */
   async backends(endpoint: MetricsEndpoint, service: string, namespace: string): Promise<Backend[]> {
-    if (endpoint.mode !== 'local' || !endpoint.topologyFile) return [];
-    try {
-      return backendsOf(await readFile(endpoint.topologyFile, 'utf8'), endpoint.topologyFile, service, namespace);
-    } catch {
-      return [];
-    }
+    if (endpoint.mode !== 'local') return [];
+    const read = (path: string | undefined): Promise<string | undefined> => (path ? readFile(path, 'utf8').catch(() => undefined) : Promise.resolve(undefined));
+    const topology = await read(endpoint.topologyFile);
+    if (topology !== undefined) return backendsOf(topology, endpoint.topologyFile!, service, namespace);
+    const routes = await read(endpoint.stateDir && join(endpoint.stateDir, 'mesh', 'control-plane', 'destinations.json'));
+    return routes === undefined ? [] : backendsFromRoutes(routes, service, namespace);
   }
 
   private async endpoint(): Promise<Fetched<MetricsEndpoint>> {

@@ -9,11 +9,23 @@ import type { Health, RowKind, SortColumn, SortState, TableRow, TableSection } f
 import { sparkline } from './chart-model';
 import { rowKey, type MetricsHistory } from './metrics-history';
 
-/** Below this success rate a row is failing (red); below DEGRADED_BELOW it is degraded (yellow). */
-export const FAILING_BELOW = 0.95;
-export const DEGRADED_BELOW = 0.99;
-/** How much history a sparkline shows. */
+/**
+ * Below this success rate a row is failing (red): more than 1 request in 100 fails, the usual 99 %
+ * objective. Below DEGRADED_BELOW it is degraded (yellow).
+ */
+export const FAILING_BELOW = 0.99;
+export const DEGRADED_BELOW = 0.999;
+/** How much history a sparkline shows at most. */
 export const SPARKLINE_SPAN_MS = 2 * 60_000;
+/** A young history still spans at least this much (points do not crowd the right end). */
+export const MIN_SPAN_MS = 20_000;
+
+/** The time span a chart of these samples covers: from the first sample to now, between `min` and `max`. */
+export function adaptiveSpan(samples: readonly { t: number }[], now: number, min: number, max: number, roundTo = 1): number {
+  const first = samples[0]?.t ?? now;
+  const span = Math.min(max, Math.max(min, now - first));
+  return Math.min(max, Math.ceil(span / roundTo) * roundTo);
+}
 
 /** ok / degraded / failing by success rate; idle when the window saw no response. */
 export function healthOf(row: Pick<StatRow, 'successRate' | 'podsWithData' | 'responses'>): Health {
@@ -86,7 +98,8 @@ export function tableRow(row: StatRow, history: MetricsHistory, now: number): Ta
   const health = healthOf(row);
   const data = row.podsWithData > 0;
   const key = rowKey(row);
-  const points = history.series(key, now, SPARKLINE_SPAN_MS).map((s) => ({ t: s.t, v: s.hasData ? s.rps : undefined }));
+  const samples = history.series(key, now, SPARKLINE_SPAN_MS);
+  const points = samples.map((s) => ({ t: s.t, v: s.hasData ? s.rps : undefined }));
   return {
     key,
     kind: row.kind,
@@ -95,13 +108,13 @@ export function tableRow(row: StatRow, history: MetricsHistory, now: number): Ta
     health,
     title: healthTitle(health, row),
     meshed: `${row.meshedPods}/${row.totalPods}`,
-    success: data ? formatPercent(row.successRate) : '–',
+    success: data && row.successRate !== undefined ? formatPercent(row.successRate) : '–',
     rps: data ? formatRps(row.rps) : '–',
     p50: formatLatency(row.p50Ms).replace(/^-$/, '–'),
     p95: formatLatency(row.p95Ms).replace(/^-$/, '–'),
     p99: formatLatency(row.p99Ms).replace(/^-$/, '–'),
     tcp: row.tcpConnections === undefined ? '–' : String(row.tcpConnections),
-    spark: sparkline(points, now, SPARKLINE_SPAN_MS),
+    spark: sparkline(points, now, adaptiveSpan(samples, now, MIN_SPAN_MS, SPARKLINE_SPAN_MS)),
   };
 }
 

@@ -8,7 +8,7 @@ import { formatLatency, formatPercent, formatRps } from '../../mesh/metrics-view
 import type { EdgeRow, PanelMessage, RowKind, SplitRow, ViewStatus } from '../../webviews/messages/metrics-messages';
 import { lineChart, type LineChart } from './chart-model';
 import type { Sample } from './metrics-history';
-import { healthOf, healthTitle } from './metrics-table-model';
+import { adaptiveSpan, healthOf, healthTitle } from './metrics-table-model';
 
 export const PANEL_SPAN_MS = 5 * 60_000;
 
@@ -18,11 +18,25 @@ export interface PanelTarget {
   name: string;
 }
 
-/** Success rate (0–100 %), RPS, and latency p50/p95/p99, over the last `spanMs`. */
-export function panelCharts(samples: readonly Sample[], now: number, spanMs = PANEL_SPAN_MS): LineChart[] {
+/** The success chart's floor: 90 % while every value is above, else the tenth below the lowest (never below 0). */
+export function successAxisMin(values: readonly number[]): number {
+  const lowest = Math.min(1, ...values);
+  if (lowest >= 0.9) return 0.9;
+  return Math.max(0, Math.floor(lowest * 10) / 10);
+}
+
+/**
+ * Success rate, RPS, and latency p50/p95/p99, from the first sample (at least 1 minute back) to
+ * now, at most `maxSpanMs`. The success axis zooms in on where the values are (90–100 % usually).
+ */
+export function panelCharts(samples: readonly Sample[], now: number, maxSpanMs = PANEL_SPAN_MS): LineChart[] {
   const pts = (f: (s: Sample) => number | undefined) => samples.map((s) => ({ t: s.t, v: s.hasData ? f(s) : undefined }));
+  const spanMs = adaptiveSpan(samples, now, 60_000, maxSpanMs, 60_000);
+  const rates = samples.filter((s) => s.hasData && s.successRate !== undefined && s.t >= now - spanMs).map((s) => s.successRate!);
+  const yMin = successAxisMin(rates);
+  const pct = (v: number): string => `${Math.round(v * 1000) / 10}%`;
   return [
-    lineChart([{ name: 'success', color: 'var(--weft-green)', points: pts((s) => s.successRate) }], { title: 'Success rate', now, spanMs, yMin: 0, yMax: 1, ticks: 5, format: (v) => `${Math.round(v * 100)}%` }),
+    lineChart([{ name: 'success', color: 'var(--weft-green)', points: pts((s) => s.successRate) }], { title: 'Success rate', now, spanMs, yMin, yMax: 1, ticks: 5, format: pct }),
     lineChart([{ name: 'rps', color: 'var(--weft-blue)', points: pts((s) => s.rps) }], { title: 'Requests per second', now, spanMs, format: (v) => formatRps(v) }),
     lineChart(
       [

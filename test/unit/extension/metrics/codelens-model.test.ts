@@ -47,7 +47,8 @@ describe('CodeLens on manifests', () => {
   });
 
   test('the lens text: icon by health, success with one decimal (never rounded up to 100 %), rps', () => {
-    assert.equal(lensText(statRow({ name: 'a', successRate: 0.98234, rps: 12.44 })), '⚠ 98.2% success · 12.4 rps');
+    assert.equal(lensText(statRow({ name: 'a', successRate: 0.98234, rps: 12.44 })), '✖ 98.2% success · 12.4 rps');
+    assert.equal(lensText(statRow({ name: 'a', successRate: 0.9982, rps: 12.44 })), '⚠ 99.8% success · 12.4 rps');
     assert.equal(lensText(statRow({ name: 'a', successRate: 1, rps: 3 })), '✔ 100% success · 3.0 rps');
     assert.equal(lensText(statRow({ name: 'a', successRate: 0.99996, rps: 3 })), '✔ 99.9% success · 3.0 rps');
     assert.equal(lensText(statRow({ name: 'a', successRate: 0.5, rps: 1 })), '✖ 50.0% success · 1.0 rps');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MetricsHistory } from '../../../../extension/metrics/metrics-history';
-import { chooseNamespace, DEFAULT_SORT, healthOf, nextSort, sortRows, tableRow, tableSection } from '../../../../extension/metrics/metrics-table-model';
+import { adaptiveSpan, chooseNamespace, DEFAULT_SORT, healthOf, nextSort, sortRows, tableRow, tableSection } from '../../../../extension/metrics/metrics-table-model';
 import { statRow } from './fixtures';
 
 describe('rows of the sidebar metrics view', () => {
@@ -13,11 +13,13 @@ describe('rows of the sidebar metrics view', () => {
     const r = tableRow(row, h, 102_000);
     assert.deepEqual(
       { key: r.key, meshed: r.meshed, success: r.success, rps: r.rps, p50: r.p50, p95: r.p95, p99: r.p99, tcp: r.tcp, health: r.health },
-      { key: 'workload/demo/web', meshed: '2/3', success: '98.21%', rps: '12.4', p50: '2.9ms', p95: '48ms', p99: '1.23s', tcp: '3', health: 'degraded' },
+      { key: 'workload/demo/web', meshed: '2/3', success: '98.21%', rps: '12.4', p50: '2.9ms', p95: '48ms', p99: '1.23s', tcp: '3', health: 'failing' },
     );
     assert.equal(r.spark.lines.length, 1);
     assert.equal(r.spark.lines[0]!.split(' ').length, 2);
-    assert.match(r.title, /web is degraded: 98\.21% success/);
+    assert.match(r.title, /web is failing: 98\.21% success/);
+    // Two seconds of history span the sparkline's minimum (20 s), not its full 2 minutes.
+    assert.deepEqual(r.spark.lines[0]!.split(' ').map((p) => Number(p.split(',')[0])), [64.8, 72]);
   });
 
   test('a row without data shows dashes, is idle, and its sparkline has a gap', () => {
@@ -29,13 +31,29 @@ describe('rows of the sidebar metrics view', () => {
     assert.deepEqual(r.spark.lines, []);
   });
 
-  test('failing below 95 %, degraded below 99 %, idle without responses', () => {
-    assert.equal(healthOf(statRow({ name: 'a', successRate: 0.949 })), 'failing');
-    assert.equal(healthOf(statRow({ name: 'a', successRate: 0.95 })), 'degraded');
-    assert.equal(healthOf(statRow({ name: 'a', successRate: 0.99 })), 'ok');
+  test('failing below 99 %, degraded below 99.9 %, idle without responses', () => {
+    assert.equal(healthOf(statRow({ name: 'a', successRate: 0.9899 })), 'failing');
+    assert.equal(healthOf(statRow({ name: 'a', successRate: 0.99 })), 'degraded');
+    assert.equal(healthOf(statRow({ name: 'a', successRate: 0.9989 })), 'degraded');
+    assert.equal(healthOf(statRow({ name: 'a', successRate: 0.999 })), 'ok');
     assert.equal(healthOf(statRow({ name: 'a', successRate: 1 })), 'ok');
     assert.equal(healthOf(statRow({ name: 'a', successRate: 0, responses: 0 })), 'idle');
     assert.equal(healthOf(statRow({ name: 'a', successRate: 0.5, podsWithData: 0 })), 'idle');
+  });
+});
+
+describe('adaptive spans', () => {
+  test('from the first sample to now, between the minimum and the maximum, rounded up', () => {
+    assert.equal(adaptiveSpan([], 100_000, 20_000, 120_000), 20_000);
+    assert.equal(adaptiveSpan([{ t: 50_000 }], 100_000, 20_000, 120_000), 50_000);
+    assert.equal(adaptiveSpan([{ t: 0 }], 1_000_000, 20_000, 120_000), 120_000);
+    assert.equal(adaptiveSpan([{ t: 10_000 }], 100_000, 60_000, 300_000, 60_000), 120_000);
+  });
+
+  test('a sample without success rate (a pure client) shows a dash', () => {
+    const r = tableRow(statRow({ name: 'bot', successRate: undefined, responses: 0, rps: 0 }), new MetricsHistory(), 0);
+    assert.equal(r.success, '–');
+    assert.equal(r.health, 'idle');
   });
 });
 
@@ -68,6 +86,7 @@ describe('sorting', () => {
     assert.equal(s.title, 'Workloads');
     assert.deepEqual(s.rows.map((r) => r.name), ['api', 'db', 'web', 'new']);
     assert.equal(s.rows.find((r) => r.name === 'web')?.health, 'failing');
+    assert.equal(s.rows.find((r) => r.name === 'db')?.health, 'degraded');
   });
 });
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Edge } from '../../../../mesh/control/metrics-api/aggregate';
-import { backendsOf } from '../../../../extension/metrics/local-backends';
+import { backendsFromRoutes, backendsOf } from '../../../../extension/metrics/local-backends';
 import { MetricsHistory } from '../../../../extension/metrics/metrics-history';
-import { edgesFor, panelMessage, trafficSplit } from '../../../../extension/metrics/service-panel-model';
+import { edgesFor, panelMessage, successAxisMin, trafficSplit } from '../../../../extension/metrics/service-panel-model';
 import { statRow } from './fixtures';
 
 const edge = (src: string, dst: string, over: Partial<Edge> = {}): Edge => ({
@@ -56,6 +56,31 @@ describe('traffic split', () => {
     assert.deepEqual(backendsOf(topology, 't.yaml', 'web', 'demo'), [{ workload: 'web', weight: 1 }], 'an implicit service: one backend, no split');
     assert.deepEqual(backendsOf(topology, 't.yaml', 'voting', 'other'), []);
     assert.deepEqual(backendsOf('workloads: 3', 't.yaml', 'voting', 'demo'), []);
+  });
+});
+
+describe('traffic split from the local control plane', () => {
+  test("a route's backends name their workloads in their authority", () => {
+    const doc = JSON.stringify({
+      version: 1,
+      routes: [
+        { authority: 'emoji.demo:8080', labels: { service: 'emoji', namespace: 'demo' }, backends: [{ authority: 'emoji.demo.workload:39219', weight: 1 }] },
+        { authority: 'voting.demo:8080', labels: { service: 'voting', namespace: 'demo' }, backends: [{ authority: 'voting.demo.workload:38111', weight: 90 }, { authority: 'voting-canary.demo.workload:41691', weight: 10 }] },
+      ],
+    });
+    assert.deepEqual(backendsFromRoutes(doc, 'voting', 'demo'), [{ workload: 'voting', weight: 90 }, { workload: 'voting-canary', weight: 10 }]);
+    assert.deepEqual(backendsFromRoutes(doc, 'emoji', 'demo'), [{ workload: 'emoji', weight: 1 }]);
+    assert.deepEqual(backendsFromRoutes(doc, 'voting', 'other'), []);
+    assert.deepEqual(backendsFromRoutes('{', 'voting', 'demo'), []);
+  });
+});
+
+describe('panel charts', () => {
+  test('the success axis zooms in: 90 % while all values are above, else the tenth below the lowest', () => {
+    assert.equal(successAxisMin([0.95, 1]), 0.9);
+    assert.equal(successAxisMin([]), 0.9);
+    assert.equal(successAxisMin([0.84, 0.97]), 0.8);
+    assert.equal(successAxisMin([0.05]), 0);
   });
 });
 
