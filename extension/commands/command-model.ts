@@ -101,3 +101,20 @@ export function cliInvocation(execPath: string, cliPath: string, args: readonly 
 export function workspaceFolderFailure(): Failure {
   return { message: 'no folder is open', hint: 'open a folder (File › Open Folder…): the local demo keeps its state in .weft/local under it' };
 }
+
+/** Which `weft check` modes fit the cluster: pre-flight before the mesh is there, else control plane and proxies. */
+export function checkMode(namespaces: readonly V1Namespace[]): ('pre' | 'control-plane' | 'proxy')[] {
+  return namespaces.some((n) => n.metadata?.name === CONTROL_PLANE_NAMESPACE) ? ['control-plane', 'proxy'] : ['pre'];
+}
+
+/** One check result as a line of the output channel: ✔/✖, the name, and on failure the cause and next step. */
+export function formatCheckResult(r: { ok: boolean; name: string; message: string; hint?: string }): string {
+  if (r.ok) return `  ✔ ${r.name}`;
+  return `  ✖ ${r.name}\n      ${r.message}${r.hint ? `\n      next step: ${r.hint}` : ''}`;
+}
+
+export function checkSummary(results: readonly { ok: boolean }[], cancelled: boolean): string {
+  const failed = results.filter((r) => !r.ok).length;
+  const head = cancelled ? `Check Mesh cancelled after ${results.length} checks` : `Check Mesh: ${results.length} checks`;
+  return failed === 0 ? `${head}, all passed ✔` : `${head}, ${failed} failed ✖ (see the Weft output channel)`;
+}

@@ -118,10 +118,8 @@ export class Explorer implements vscode.Disposable {
     }
   }
 
-  /** Opens the Weft output channel with the current cluster failure (welcome view's "Show Details"). */
+  /** Opens the Weft output channel, where the current cluster failure was logged once (welcome view's "Show Details"). */
   showDetails(): void {
-    const s = this.connection.snapshot;
-    if (s.state === 'failed' && s.error) this.output.appendLine(`cluster ${s.context ?? ''}: ${s.error.message}\n  next step: ${s.error.hint}`);
     this.output.show(true);
   }
 

@@ -54,6 +54,10 @@ export function registerExplorer(context: vscode.ExtensionContext): void {
     'weft.switchContext': async (ex) => (await import('../commands/namespace-commands')).switchContext(ex),
     'weft.startLocalDemo': async (ex) => (await import('../commands/cli-commands')).startLocalDemo(ex),
     'weft.stopLocalDemo': async (ex) => (await import('../commands/cli-commands')).stopLocalDemo(ex),
+    'weft.installMesh': async (ex) => (await import('../commands/mesh-commands')).installMesh(ex),
+    'weft.checkMesh': async (ex) => (await import('../commands/mesh-commands')).checkMesh(ex),
+    'weft.startDevCluster': async (ex) => (await import('../commands/mesh-commands')).startDevCluster(ex),
+    'weft.stopDevCluster': async (ex) => (await import('../commands/mesh-commands')).stopDevCluster(ex),
   };
   for (const [id, run] of Object.entries(commands)) {
     context.subscriptions.push(

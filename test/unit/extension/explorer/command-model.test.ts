@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   RESTARTED_AT_ANNOTATION,
+  checkMode,
+  checkSummary,
   cliInvocation,
+  formatCheckResult,
   deploymentsToRestart,
   describeKubeFailure,
   injectPatch,
@@ -68,5 +71,21 @@ describe('command model', () => {
   it('the bundled CLI runs on the extension host\'s Node (Electron as Node)', () => {
     const inv = cliInvocation('/opt/code/code', '/ext/dist/weft.js', ['demo', '--detach'], { PATH: '/bin' });
     assert.deepEqual(inv, { command: '/opt/code/code', args: ['/ext/dist/weft.js', 'demo', '--detach'], env: { PATH: '/bin', ELECTRON_RUN_AS_NODE: '1' } });
+  });
+
+  it('Check Mesh: pre-flight before the mesh is installed, control plane and proxies after', () => {
+    assert.deepEqual(checkMode([ns('default')]), ['pre']);
+    assert.deepEqual(checkMode([ns('default'), ns('weft')]), ['control-plane', 'proxy']);
+  });
+
+  it('Check Mesh: ✔/✖ lines with the cause and next step, and a summary', () => {
+    assert.equal(formatCheckResult({ ok: true, name: 'control plane pods are ready', message: '' }), '  ✔ control plane pods are ready');
+    assert.equal(
+      formatCheckResult({ ok: false, name: 'webhook certificate matches caBundle', message: 'caBundle differs', hint: 'run weft install again' }),
+      '  ✖ webhook certificate matches caBundle\n      caBundle differs\n      next step: run weft install again',
+    );
+    assert.equal(checkSummary([{ ok: true }, { ok: true }], false), 'Check Mesh: 2 checks, all passed ✔');
+    assert.equal(checkSummary([{ ok: true }, { ok: false }], false), 'Check Mesh: 2 checks, 1 failed ✖ (see the Weft output channel)');
+    assert.equal(checkSummary([{ ok: false }], true), 'Check Mesh cancelled after 1 checks, 1 failed ✖ (see the Weft output channel)');
   });
 });
