@@ -39,6 +39,10 @@ const commands: Record<string, Command> = {
     summary: 'run the identity service (issues proxy certificates): --trust-anchors --issuer-cert --issuer-key --token-secret-file',
     run: async (args) => (await import('./identity.command')).run(args),
   },
+  cluster: {
+    summary: 'the kind dev cluster: up [--name NAME] (image, mesh, demo) | down [--name NAME] (docs/dev-cluster.md)',
+    run: async (args) => (await import('./cluster.command')).run(args),
+  },
   init: {
     summary: 'apply the redirect rules (iptables, ip6tables) in this network namespace: [--skip-inbound-ports L] [--skip-outbound-ports L] [--dry-run]',
     run: async (args) => (await import('./init.command')).run(args),
@@ -48,9 +52,10 @@ const commands: Record<string, Command> = {
     run: async (args) => (await import('./destination.command')).run(args),
   },
   policy: {
-    summary: 'run the policy service (inbound authorization for proxies) from YAML files: -f FILE... [--listen HOST:PORT]',
+    summary: 'run the policy service (inbound authorization for proxies) from YAML files or the cluster: -f FILE... | --kube [--listen HOST:PORT]',
     run: async (args) => (await import('./policy.command')).run(args),
   },
+  'metrics-api': { summary: 'serve golden metrics of a cluster\'s meshed pods: --kube [--kubeconfig] [--listen] [--prometheus URL]', run: async (args) => (await import('./metrics-api.command')).run(args) },
 };
 
 function usage(): string {

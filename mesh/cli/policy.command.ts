@@ -4,6 +4,8 @@
  * workload objects) of YAML files, re-read when they change. Proxies watch it with
  * WEFT_PROXY_POLICY_ADDR and WEFT_PROXY_POLICY_WORKLOAD (docs/policy.md). A thin shell over
  * mesh/control/policy/.
+ * `weft policy --kube [--kubeconfig FILE]`: the same service fed by Kubernetes informers
+ * (mesh/platform/kube-policy-source.ts).
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -19,13 +21,18 @@ import { parseAddr } from '../proxy/discovery/discovery';
 
 export const POLICY_USAGE = `usage: ${CLI_NAME} policy -f FILE [-f FILE...] [--listen HOST:PORT]
                    [--default-inbound-policy POLICY] [--cluster-networks CIDR,...]
+       ${CLI_NAME} policy --kube [--kubeconfig FILE] [--listen HOST:PORT] [...the same options]
 
   Serves the inbound policy of each workload to its proxy over HTTP/2 (h2c): POST /v1/inbound
   {"namespace", "name", ...}. The files hold policy.weft.dev resources (Server,
   AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication) and HTTPRoutes, and may add
   Namespace objects (annotations) and workloads (Pod, Deployment, ...: labels, ports, probes).
   They are re-read when they change; a version with an error is refused and the last good one stays.
-  --listen                   default 127.0.0.1:${CONTROL_PLANE_PORTS.policy}
+  --kube                     serve the cluster instead: Servers, AuthorizationPolicies,
+                             Mesh/NetworkAuthentications, HTTPRoutes, Pods and Namespaces through
+                             informers (in-cluster configuration, or --kubeconfig FILE); listens once
+                             every informer has synced
+  --listen                   default 127.0.0.1:${CONTROL_PLANE_PORTS.policy} (0.0.0.0:${CONTROL_PLANE_PORTS.policy} with --kube)
   --default-inbound-policy   the mesh's default: ${DEFAULT_INBOUND_POLICIES.join(', ')} (default all-unauthenticated)
   --cluster-networks         for the cluster-* policies (default ${DEFAULT_CLUSTER_NETWORKS.join(',')})
 `;
@@ -34,12 +41,16 @@ export interface PolicyArgs {
   files: string[];
   listen: { host: string; port: number };
   meshDefaults: MeshPolicyDefaults;
+  /** Kubernetes mode (--kube): no files. */
+  kube?: { kubeconfig?: string };
 }
 
 /** Parses the arguments; a string is a usage error. */
 export function parsePolicyArgs(args: string[]): PolicyArgs | string {
   const files: string[] = [];
-  let listen = `127.0.0.1:${CONTROL_PLANE_PORTS.policy}`;
+  let listen: string | undefined;
+  let kube = false;
+  let kubeconfig: string | undefined;
   let defaultPolicy: DefaultInboundPolicy = 'all-unauthenticated';
   let clusterNetworks = [...DEFAULT_CLUSTER_NETWORKS];
   for (let i = 0; i < args.length; i++) {
@@ -53,6 +64,10 @@ export function parsePolicyArgs(args: string[]): PolicyArgs | string {
       files.push(v);
       // `-f a.yaml b.yaml`: the names that follow, up to the next option, are files too.
       while (eq < 0 && args[i + 1] !== undefined && !args[i + 1]!.startsWith('-')) files.push(args[++i]!);
+    } else if (a === '--kube') kube = true;
+    else if (a === '--kubeconfig') {
+      kubeconfig = value();
+      if (kubeconfig === undefined) return 'missing value for --kubeconfig';
     } else if (a === '--listen') {
       const v = value();
       if (v === undefined) return 'missing value for --listen';
@@ -74,10 +89,14 @@ export function parsePolicyArgs(args: string[]): PolicyArgs | string {
       }
     } else return `unknown argument '${raw}'`;
   }
-  if (files.length === 0) return 'no policy file given (-f FILE)';
+  if (kube && files.length > 0) return '-f and --kube exclude each other (files or the cluster)';
+  if (!kube && kubeconfig !== undefined) return '--kubeconfig needs --kube';
+  if (!kube && files.length === 0) return 'no policy file given (-f FILE)';
+  listen ??= `${kube ? '0.0.0.0' : '127.0.0.1'}:${CONTROL_PLANE_PORTS.policy}`;
   const addr = parseAddr(listen, { allowPortZero: true });
   if (!addr) return `--listen: expected host:port, got "${listen}"`;
-  return { files, listen: addr, meshDefaults: { defaultInboundPolicy: defaultPolicy, clusterNetworks, trustDomain: DEFAULT_TRUST_DOMAIN } };
+  const meshDefaults: MeshPolicyDefaults = { defaultInboundPolicy: defaultPolicy, clusterNetworks, trustDomain: DEFAULT_TRUST_DOMAIN };
+  return kube ? { files, listen: addr, meshDefaults, kube: kubeconfig === undefined ? {} : { kubeconfig } } : { files, listen: addr, meshDefaults };
 }
 
 /** Reads every file into one model; a string lists every problem (file, document, resource, field). */
@@ -105,6 +124,7 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const say = (msg: string): void => void process.stderr.write(`${CLI_NAME} policy: ${msg}\n`);
+  if (parsed.kube) return runKube(parsed, parsed.kube, say);
   const first = await loadPolicyFiles(parsed.files, parsed.meshDefaults);
   if (typeof first === 'string') {
     say(`${first}\nfix the file(s) and start again`);
@@ -138,5 +158,51 @@ export async function run(args: string[]): Promise<number> {
   });
   for (const f of parsed.files) unwatchFile(f);
   await server.close();
+  return 0;
+}
+
+/** `--kube`: informers → model → the same server, listening once synced; stops cleanly on SIGINT/SIGTERM. */
+async function runKube(parsed: PolicyArgs, k: { kubeconfig?: string }, say: (msg: string) => void): Promise<number> {
+  const { controlPlaneKubeConfig } = await import('./kube-mode');
+  const conn = await controlPlaneKubeConfig(k.kubeconfig);
+  if (!conn.ok) {
+    say(conn.message);
+    return 1;
+  }
+  const { KubePolicySource } = await import('../platform/kube-policy-source');
+  const { startPolicyServer } = await import('../control/policy/policy-server');
+  const source = new KubePolicySource({ kubeConfig: conn.kubeConfig, meshDefaults: parsed.meshDefaults, log: (_l, m) => say(m) });
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      stopping = true;
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  say(`watching Kubernetes through ${conn.where}`);
+  source.start();
+  // Proxies are served only once the model reflects the cluster (no table from half a picture).
+  await Promise.race([source.synced.catch(() => undefined), stopped]);
+  if (stopping) {
+    await source.stop();
+    return 0;
+  }
+  let server;
+  try {
+    server = await startPolicyServer({ ...parsed.listen, source, log: (_l, m) => say(m) });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    say(err.code === 'EADDRINUSE' ? `${parsed.listen.host}:${parsed.listen.port} is already in use; pick another with --listen HOST:PORT` : err.message);
+    await source.stop();
+    return 1;
+  }
+  const m = source.current();
+  const r = m.resources;
+  say(`synced: ${r.servers.length} Servers, ${r.authorizationPolicies.length} AuthorizationPolicies, ${r.meshTLSAuthentications.length + r.networkAuthentications.length} authentications, ${r.httpRoutes.length} HTTPRoutes, ${m.workloads.size} pods, ${m.namespaces.size} namespaces; listening on ${parsed.listen.host}:${server.port}`);
+  await stopped;
+  await server.close();
+  await source.stop();
   return 0;
 }
