@@ -126,6 +126,27 @@ describe('weft install → applyObjects → weft check', () => {
     assert.ok(report.results.some((r) => r.category === 'data-plane' && /trust the current trust anchors/.test(r.name) && /1 pod/.test(r.message)));
   });
 
+  it('re-installing with the identity read back from the cluster keeps the anchors and issuer, renews the webhook, stays green', async () => {
+    const cmType = findResourceType('', 'v1', 'configmaps')!;
+    const secretType = findResourceType('', 'v1', 'secrets')!;
+    const anchors = String((api.store.get(cmType, CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_OBJECTS.configMap).data as Record<string, string>)[CONFIG_MAP_KEYS.trustAnchors]);
+    const issuer = api.store.get(secretType, CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_OBJECTS.issuerSecret).data as Record<string, string>;
+    const webhookBefore = (api.store.get(secretType, CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_OBJECTS.webhookSecret).data as Record<string, string>)['tls.crt'];
+    const dir = mkdtempSync(join(tmp, 'identity-'));
+    writeFileSync(join(dir, 'ca.crt'), anchors);
+    writeFileSync(join(dir, 'issuer.crt'), Buffer.from(issuer['tls.crt']!, 'base64'));
+    writeFileSync(join(dir, 'issuer.key'), Buffer.from(issuer['tls.key']!, 'base64'));
+    const out = await weft(['install', '--identity-trust-anchors-file', join(dir, 'ca.crt'), '--identity-issuer-certificate-file', join(dir, 'issuer.crt'), '--identity-issuer-key-file', join(dir, 'issuer.key')]);
+    assert.equal(out.code, 0, out.stderr);
+    const again = await applyObjects(kc, parseAllDocuments(out.stdout).map((d) => d.toJS() as KubeObject));
+    assert.ok(again.ok);
+    const changed = again.applied.filter((p) => p.action === 'configured').map((p) => p.object).sort();
+    assert.deepEqual(changed, [`MutatingWebhookConfiguration weft-proxy-injector-webhook-config`, `Secret weft/${CONTROL_PLANE_OBJECTS.webhookSecret}`]);
+    assert.notEqual((api.store.get(secretType, CONTROL_PLANE_NAMESPACE, CONTROL_PLANE_OBJECTS.webhookSecret).data as Record<string, string>)['tls.crt'], webhookBefore);
+    const check = await weft(['check', '--proxy', '--output', 'json'], { KUBECONFIG: kubeconfig });
+    assert.deepEqual((JSON.parse(check.stdout) as JsonReport).results.filter((r) => !r.ok), []);
+  });
+
   it('weft check --pre names what a restricted, old, skewed cluster lacks', async () => {
     const f = await fakeApi({
       version: { major: '1', minor: '28', gitVersion: 'v1.28.7' },

@@ -129,7 +129,9 @@ function selectorArg(component: ControlPlaneComponent): string {
   return `${CONTROL_PLANE_COMPONENT_LABEL}=${component}`;
 }
 
-const REINSTALL = 'run `weft install | kubectl apply -f -` to (re)create it';
+const REINSTALL = 'run `weft install | kubectl apply -f -` to (re)create it (on an installed mesh, keep its identity: docs/install.md, "Re-installing")';
+/** Re-issuing the webhook certificate without changing the mesh's identity. */
+const REISSUE_WEBHOOK = 're-run `weft install` with the current identity (docs/install.md, "Re-installing": it keeps the anchors and issuer, and replaces the webhook Secret and caBundle together), then `kubectl -n weft rollout restart deploy weft-proxy-injector`';
 
 async function* apiChecks(client: CheckClient, now: Date, pre: boolean): AsyncGenerator<CheckResult, boolean> {
   const category = 'kubernetes-api';
@@ -293,9 +295,9 @@ async function* controlPlaneChecks(client: CheckClient, now: Date, facts: Contro
       const problem = validityProblem([leaf], 'the webhook serving certificate', now);
       const dns = serviceDnsNames(INJECTOR_WEBHOOK.service, NS)[0]!;
       const signed = bundle.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey));
-      if (problem) yield { category, name: webhookName, ok: false, message: problem, hint: 'issue a new serving certificate: re-run `weft install | kubectl apply -f -` (it replaces the Secret and the caBundle together), then restart the injector' };
-      else if (!signed) yield { category, name: webhookName, ok: false, message: `the serving certificate in Secret ${NS}/${CONTROL_PLANE_OBJECTS.webhookSecret} is not signed by the caBundle of ${INJECTOR_WEBHOOK.configurationName}: the API server will refuse the webhook's TLS`, hint: 're-run `weft install | kubectl apply -f -` so the Secret and the caBundle come from the same CA, then restart the injector' };
-      else if (!leaf.checkHost(dns)) yield { category, name: webhookName, ok: false, message: `the serving certificate does not name ${dns}, the host the API server calls`, hint: 're-run `weft install | kubectl apply -f -` to issue a certificate for the injector Service' };
+      if (problem) yield { category, name: webhookName, ok: false, message: problem, hint: REISSUE_WEBHOOK };
+      else if (!signed) yield { category, name: webhookName, ok: false, message: `the serving certificate in Secret ${NS}/${CONTROL_PLANE_OBJECTS.webhookSecret} is not signed by the caBundle of ${INJECTOR_WEBHOOK.configurationName}: the API server will refuse the webhook's TLS`, hint: REISSUE_WEBHOOK };
+      else if (!leaf.checkHost(dns)) yield { category, name: webhookName, ok: false, message: `the serving certificate does not name ${dns}, the host the API server calls`, hint: REISSUE_WEBHOOK };
       else yield { category, name: webhookName, ok: true, message: `names ${dns}, expires ${new Date(leaf.validTo).toISOString().slice(0, 10)}` };
     } catch (e) {
       yield { category, name: webhookName, ok: false, message: `cannot read the webhook certificates: ${errText(e)}`, hint: REINSTALL };

@@ -88,8 +88,10 @@ export function validateSuppliedIdentity(s: SuppliedIdentity, now: Date = new Da
   if (spki(createPublicKey(key)) !== spki(issuer.publicKey)) {
     throw new InstallError(`${names.issuerKey} does not match ${names.issuerCert} (different public keys)`, 'pass the key that was generated together with the issuer certificate');
   }
-  const pkcs8 = key.export({ type: 'pkcs8', format: 'pem' }).toString();
-  return { trustAnchorsPem: anchors.map((a) => a.toString()).join(''), issuer: { certPem: issuer.toString(), keyPem: pkcs8 }, generated: false };
+  // Kept byte for byte (re-installing with the cluster's own files changes nothing), except a SEC1
+  // key, which becomes PKCS#8: the identity service imports PKCS#8.
+  const keyPem = /-----BEGIN PRIVATE KEY-----/.test(s.issuerKeyPem) ? s.issuerKeyPem : key.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { trustAnchorsPem: s.trustAnchorsPem, issuer: { certPem: s.issuerCertPem, keyPem }, generated: false };
 }
 
 /** A fresh anchor and issuer (ECDSA P-256, one year), as `weft install` makes them when none is given. */

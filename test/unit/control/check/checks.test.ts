@@ -196,7 +196,7 @@ describe('runChecks (control plane)', () => {
     const r = byName(await collectChecks(memoryClient([...objs, ...controlPlanePods()]), { mode: 'control-plane' }), /webhook certificate/);
     assert.equal(r.ok, false);
     assert.match(r.message, new RegExp(`not signed by the caBundle of ${INJECTOR_WEBHOOK.configurationName}`));
-    assert.match(r.hint!, /restart the injector/);
+    assert.match(r.hint!, /current identity .*rollout restart deploy weft-proxy-injector/);
   });
 });
 

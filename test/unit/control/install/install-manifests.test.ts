@@ -253,6 +253,13 @@ describe('user-supplied trust anchors and issuer', () => {
     const secret = one(objs, 'Secret', CONTROL_PLANE_OBJECTS.issuerSecret);
     assert.equal(new X509Certificate(secretText(secret, 'tls.crt')).fingerprint256, new X509Certificate(ca.issuer.certPem).fingerprint256);
     assert.ok(new X509Certificate(ca.issuer.certPem).checkPrivateKey(createKey(secretText(secret, 'tls.key'))));
+    assert.equal(secretText(secret, 'tls.crt'), ca.issuer.certPem, 'kept byte for byte');
+    // A SEC1 ("EC PRIVATE KEY") issuer key is accepted and stored as PKCS#8, which the identity service imports.
+    const sec1 = createKey(ca.issuer.keyPem).export({ type: 'sec1', format: 'pem' }).toString();
+    const again = await installManifests({ identity: { trustAnchorsPem: ca.anchor.certPem, issuerCertPem: ca.issuer.certPem, issuerKeyPem: sec1, sources } });
+    const stored = secretText(one(again, 'Secret', CONTROL_PLANE_OBJECTS.issuerSecret), 'tls.key');
+    assert.match(stored, /^-----BEGIN PRIVATE KEY-----/);
+    assert.ok(new X509Certificate(ca.issuer.certPem).checkPrivateKey(createKey(stored)));
   });
 
   const refuse = async (identity: Parameters<typeof installManifests>[0], message: RegExp, hint: RegExp) =>
