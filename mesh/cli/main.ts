@@ -52,9 +52,10 @@ const commands: Record<string, Command> = {
     run: async (args) => (await import('./destination.command')).run(args),
   },
   policy: {
-    summary: 'run the policy service (inbound authorization for proxies) from YAML files: -f FILE... [--listen HOST:PORT]',
+    summary: 'run the policy service (inbound authorization for proxies) from YAML files or the cluster: -f FILE... | --kube [--listen HOST:PORT]',
     run: async (args) => (await import('./policy.command')).run(args),
   },
+  'metrics-api': { summary: 'serve golden metrics of a cluster\'s meshed pods: --kube [--kubeconfig] [--listen] [--prometheus URL]', run: async (args) => (await import('./metrics-api.command')).run(args) },
 };
 
 function usage(): string {
