@@ -47,6 +47,8 @@ export class Explorer implements vscode.Disposable {
     this.connection = new ClusterConnection({ ...(saved ? { context: saved } : {}), log: (l) => this.output.appendLine(l) });
     this.disposables.push(this.output, { dispose: () => void this.connection.dispose() });
     this.connection.onChange((s) => this.onCluster(s));
+    // The cluster's metrics API through the port-forward the metrics views share (extension/metrics).
+    this.clusterMetrics = async (conn) => (await import('../metrics/shared-endpoints')).clusterMetricsUrl(conn.context);
     this.disposables.push(
       host.treeView.onDidChangeVisibility((e) => {
         if (e.visible) {
@@ -93,6 +95,7 @@ export class Explorer implements vscode.Disposable {
 
   async switchContext(name: string): Promise<void> {
     await this.context.workspaceState.update(CONTEXT_STATE_KEY, name);
+    (await import('../metrics/shared-endpoints')).setMetricsConnection({ prefer: 'cluster', context: name });
     this.notifier.resolvePrefix('cluster:');
     this.clusterStats.clear();
     await this.connection.switchContext(name);
