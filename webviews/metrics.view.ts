@@ -89,6 +89,7 @@ function section(s: SnapshotMessage, sec: TableSection): TemplateResult {
 function draw(s: SnapshotMessage): void {
   clearOnce();
   const status = s.status.level === 'ok' ? nothing : html`<p class="status ${s.status.level}" role="status">${s.status.message}</p>`;
+  document.body.classList.toggle('stale', s.status.level === 'error');
   render(
     html`<div class="toolbar">
         <label for="ns">Namespace</label>

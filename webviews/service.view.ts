@@ -6,7 +6,7 @@
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { html, nothing, render, type TemplateResult } from 'lit';
 import type { EdgeRow, ExtensionMessage, PanelMessage, SplitRow } from './messages/metrics-messages';
-import { healthGlyph, lineChartSvg } from './shared/glyphs';
+import { healthGlyph, lineChartSvg, lockGlyph } from './shared/glyphs';
 import { connect } from './shared/vscode-api';
 import './service.css';
 
@@ -38,7 +38,7 @@ function chartWidth(): number {
 
 function lock(e: EdgeRow): TemplateResult {
   const text = e.mtls === 'yes' ? 'mTLS' : e.mtls === 'mixed' ? 'partly mTLS' : 'plaintext';
-  return html`<span class="mtls ${e.mtls}" title=${text}>${e.mtls === 'yes' ? '🔒' : e.mtls === 'mixed' ? '◐' : '⚠'} ${text}</span>`;
+  return html`<span class="mtls ${e.mtls}" title=${text}>${lockGlyph(e.mtls)} ${text}</span>`;
 }
 
 function edges(title: string, rows: EdgeRow[], peerLabel: string, direction: 'inbound' | 'outbound'): TemplateResult {

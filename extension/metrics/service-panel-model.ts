@@ -44,7 +44,7 @@ export function panelCharts(samples: readonly Sample[], now: number, maxSpanMs =
         { name: 'p95', color: 'var(--weft-yellow)', points: pts((s) => s.p95Ms) },
         { name: 'p99', color: 'var(--weft-red)', points: pts((s) => s.p99Ms) },
       ],
-      { title: 'Latency', now, spanMs, format: (v) => formatLatency(v) },
+      { title: 'Latency', now, spanMs, format: (v) => (v === 0 ? '0' : formatLatency(v)) },
     ),
   ];
 }

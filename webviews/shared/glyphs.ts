@@ -15,6 +15,14 @@ export function healthGlyph(health: Health): SVGTemplateResult {
   return svg`<svg class="glyph ${health}" viewBox="0 0 16 16" width="14" height="14" role="img" aria-label=${label}><title>${label}</title>${body}</svg>`;
 }
 
+/** A padlock: closed for mTLS, open for plaintext, half-filled for a mix. */
+export function lockGlyph(mtls: 'yes' | 'no' | 'mixed'): SVGTemplateResult {
+  const shackle = mtls === 'no' ? 'M5 7V5a3 3 0 0 1 6 0' : 'M5 7V5a3 3 0 0 1 6 0v2';
+  return svg`<svg class="lock ${mtls}" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
+    <path d=${shackle} class="shackle"/><rect x="3" y="7" width="10" height="7.5" rx="1.5" class="body"/>
+  </svg>`;
+}
+
 export function sparklineSvg(s: Sparkline, health: Health): SVGTemplateResult {
   return svg`<svg class="spark ${health}" viewBox="0 0 ${s.width} ${s.height}" width=${s.width} height=${s.height} aria-hidden="true">
     <line x1="0" x2=${s.width} y1=${s.height - 0.5} y2=${s.height - 0.5} class="base"/>
