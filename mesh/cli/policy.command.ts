@@ -35,6 +35,7 @@ export const POLICY_USAGE = `usage: ${CLI_NAME} policy -f FILE [-f FILE...] [--l
   --listen                   default 127.0.0.1:${CONTROL_PLANE_PORTS.policy} (0.0.0.0:${CONTROL_PLANE_PORTS.policy} with --kube)
   --default-inbound-policy   the mesh's default: ${DEFAULT_INBOUND_POLICIES.join(', ')} (default all-unauthenticated)
   --cluster-networks         for the cluster-* policies (default ${DEFAULT_CLUSTER_NETWORKS.join(',')})
+  --trust-domain             of the mesh identities ServiceAccount references name (default ${DEFAULT_TRUST_DOMAIN})
 `;
 
 export interface PolicyArgs {
@@ -51,6 +52,7 @@ export function parsePolicyArgs(args: string[]): PolicyArgs | string {
   let listen: string | undefined;
   let kube = false;
   let kubeconfig: string | undefined;
+  let trustDomain = DEFAULT_TRUST_DOMAIN;
   let defaultPolicy: DefaultInboundPolicy = 'all-unauthenticated';
   let clusterNetworks = [...DEFAULT_CLUSTER_NETWORKS];
   for (let i = 0; i < args.length; i++) {
@@ -68,6 +70,10 @@ export function parsePolicyArgs(args: string[]): PolicyArgs | string {
     else if (a === '--kubeconfig') {
       kubeconfig = value();
       if (kubeconfig === undefined) return 'missing value for --kubeconfig';
+    } else if (a === '--trust-domain') {
+      const v = value();
+      if (!v || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v)) return `--trust-domain: expected a DNS name such as ${DEFAULT_TRUST_DOMAIN}, got "${v ?? ''}"`;
+      trustDomain = v;
     } else if (a === '--listen') {
       const v = value();
       if (v === undefined) return 'missing value for --listen';
@@ -95,7 +101,7 @@ export function parsePolicyArgs(args: string[]): PolicyArgs | string {
   listen ??= `${kube ? '0.0.0.0' : '127.0.0.1'}:${CONTROL_PLANE_PORTS.policy}`;
   const addr = parseAddr(listen, { allowPortZero: true });
   if (!addr) return `--listen: expected host:port, got "${listen}"`;
-  const meshDefaults: MeshPolicyDefaults = { defaultInboundPolicy: defaultPolicy, clusterNetworks, trustDomain: DEFAULT_TRUST_DOMAIN };
+  const meshDefaults: MeshPolicyDefaults = { defaultInboundPolicy: defaultPolicy, clusterNetworks, trustDomain };
   return kube ? { files, listen: addr, meshDefaults, kube: kubeconfig === undefined ? {} : { kubeconfig } } : { files, listen: addr, meshDefaults };
 }
 
