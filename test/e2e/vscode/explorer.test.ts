@@ -10,7 +10,8 @@
  * Skipped (with the reason) when code-server or chromium is missing, unless WEFT_E2E_REQUIRED is set.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,6 +216,42 @@ describe('Weft explorer in a real VS Code', () => {
     assert.match(await treeRowDescription(treeRow(page(), 'kind-weft-dev')), /^1\/4 ns meshed$/);
   });
 
+  e2e('"Mesh: Check Mesh" lists every check with ✔/✖ and the next step in the Weft output', async () => {
+    await runCommand(page(), 'Mesh: Check Mesh');
+    const toast = page().locator('.notifications-toasts .notification-toast', { hasText: /Check Mesh: \d+ checks/ }).first();
+    await toast.waitFor({ timeout: 30_000 });
+    // The fake cluster has a weft namespace but no control-plane pods: some checks fail, with hints.
+    assert.match(await toast.innerText(), /Check Mesh: \d+ checks, \d+ failed ✖/);
+    const output = page().locator('.part.panel .monaco-editor .view-lines');
+    const text = await until(() => output.innerText().then((t) => t.replace(/\u00a0/g, ' '), () => ''), (t) => /✖ /.test(t) && /next step: /.test(t), 'check results in the output');
+    assert.match(text, /✔ /, 'some checks pass (the API answers)');
+    await screenshot(page(), 'explorer-5-check-mesh');
+    await page().locator('.notifications-toasts .notification-toast .codicon-notifications-clear, .notifications-toasts .notification-toast .codicon-close').first().click().catch(() => undefined);
+  });
+
+  e2e('a local mesh (its state file) shows as "Local mesh" with its workloads, and goes when it stops', async () => {
+    const s = server;
+    assert.ok(s);
+    // Live PIDs (this test process) stand for the processes; one proxy's PID is dead.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid ?? 0;
+    const proc = (name: string, workload: string, proxyPid = process.pid) => ({
+      name, workload, namespace: 'emojivoto', identity: `${workload}.emojivoto.serviceaccount.identity.weft.cluster.local`,
+      app: { pid: process.pid, log: '/dev/null', command: ['node'] }, proxy: { pid: proxyPid, log: '/dev/null', admin: '127.0.0.1:4191' }, ports: [], upstreams: {},
+    });
+    const state = { version: 1, status: 'running', supervisorPid: process.pid, topologyFile: join(s.workspace, 'demo.yaml'), startedAt: new Date().toISOString(), supervisorLog: '/dev/null',
+      workloads: [proc('web', 'web'), proc('voting-0', 'voting'), proc('voting-1', 'voting', dead), proc('emoji', 'emoji')] };
+    const dirPath = join(s.workspace, '.weft', 'local');
+    mkdirSync(dirPath, { recursive: true });
+    writeFileSync(join(dirPath, 'state.json'), JSON.stringify(state));
+    await treeRow(page(), 'Local mesh').waitFor({ timeout: 20_000 });
+    assert.equal(await treeRowDescription(treeRow(page(), 'Local mesh')), '3 workloads');
+    await until(() => treeRowDescription(treeRow(page(), 'voting')), (d) => d === 'emojivoto · 1/2 up', 'voting with one proxy down');
+    assert.equal(await treeRowDescription(treeRow(page(), 'emoji')), 'emojivoto · 1/1 up');
+    await screenshot(page(), 'explorer-6-local-mesh');
+    rmSync(join(dirPath, 'state.json'));
+    await treeRow(page(), 'Local mesh').waitFor({ state: 'detached', timeout: 20_000 });
+  });
+
   e2e('an unreachable API shows the welcome view with its buttons; it recovers on refresh', async () => {
     const good = kubeconfigYaml({ server: api?.url ?? '', contextName: 'kind-weft-dev' });
     writeFileSync(kubeconfig, kubeconfigYaml({ server: `http://127.0.0.1:${await closedPort()}`, contextName: 'kind-weft-dev' }));
@@ -228,7 +265,7 @@ describe('Weft explorer in a real VS Code', () => {
     await welcome.locator('a, .monaco-button', { hasText: 'Show Details' }).first().click();
     const output = page().locator('.part.panel .monaco-editor .view-lines');
     await until(() => output.innerText().then((t) => t.replace(/\u00a0/g, ' '), () => ''), (t) => /cannot reach the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+/.test(t) && /next step: check that the cluster is running/.test(t), 'the details in the Weft output');
-    await screenshot(page(), 'explorer-5-unreachable-welcome');
+    await screenshot(page(), 'explorer-7-unreachable-welcome');
     writeFileSync(kubeconfig, good);
     await runCommand(page(), 'Mesh: Refresh');
     await treeRow(page(), 'shop').waitFor({ timeout: 20_000 });
@@ -248,12 +285,12 @@ describe('Weft explorer in a real VS Code', () => {
     await page().keyboard.press('Escape');
     await treeRow(page(), 'shop').hover();
     await page().locator('.monaco-hover:not(.hidden), .workbench-hover-container').first().waitFor({ timeout: 10_000 }).catch(() => undefined);
-    await screenshot(page(), 'explorer-6-light-tooltip');
+    await screenshot(page(), 'explorer-8-light-tooltip');
   });
 
   e2e('activation time as VS Code reports it', async () => {
     const row = await runningExtension(page(), 'Weft Service Mesh');
-    await screenshot(page(), 'explorer-7-running-extensions');
+    await screenshot(page(), 'explorer-9-running-extensions');
     const ms = /(Startup )?Activation: (\d+)ms/.exec(row);
     assert.ok(ms, `the row shows an activation time: ${JSON.stringify(row)}`);
     assert.equal(ms[1], undefined, 'not activated at startup');
