@@ -246,7 +246,7 @@ export class MetricsEndpoints {
     }
     if (!this.forward) {
       const { loadKubeClient } = await import('../../mesh/platform/kube-client');
-      const loaded = await loadKubeClient({ context, checkReachable: false });
+      const loaded = await loadKubeClient({ context, checkReachable: false, env: this.o.env ?? process.env });
       if (!loaded.ok) return { ok: false, reason: loaded.error.message, hint: loaded.error.hint };
       const client = loaded.client;
       const { PortForward } = await import('@kubernetes/client-node');
@@ -260,7 +260,8 @@ export class MetricsEndpoints {
         }
       };
       const forward = async (pod: string, port: number, socket: Socket) => {
-        const errors = new Writable({ write: (_chunk, _enc, done) => (socket.destroy(), done()) });
+        // The error channel: its first message is only the port number (stripped: empty); anything else ends the connection.
+        const errors = new Writable({ write: (chunk: Buffer, _enc, done) => (chunk.length > 0 && socket.destroy(), done()) });
         const ws = await pf.portForward(CONTROL_PLANE_NAMESPACE, pod, [port], socket, errors, socket);
         if (typeof ws === 'function') throw new Error('unexpected restartable port-forward');
         return ws;
