@@ -11,6 +11,7 @@
 import net from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DefaultInboundPolicy } from '../../mesh/config/annotations';
 import { identityName } from '../../mesh/config/identity';
 import { formatAddr, parseAddr, type SocketAddr } from '../../mesh/proxy/discovery/discovery';
 import { EXIT_WITH_PARENT_PRELOAD, spawnProxy, type ProxyProcess } from './proxy-process';
@@ -27,6 +28,8 @@ export interface LocalPort {
   /** Where the app listens on 127.0.0.1. */
   appPort: number;
   protocolHint?: 'h2' | 'opaque';
+  /** The port's name (policy Servers may select it by name: `WEFT_PROXY_POLICY_PORTS`). */
+  name?: string;
 }
 
 /** A service clients call, routed to served authorities (one backend, or a weighted split). */
@@ -58,6 +61,17 @@ export interface LocalWorkload {
   inboundPort?: number;
   /** Services (`host:port`) the app calls through its proxy. */
   upstreams: string[];
+  /** Pod labels for policy Servers' podSelectors (default `app: <workload>`). */
+  labels?: Record<string, string>;
+  /** The workload's own default inbound policy (a pod annotation's role). */
+  defaultInboundPolicy?: DefaultInboundPolicy;
+}
+
+/** Authorization policy for a run: `weft policy` serves these files (absolute paths) to the proxies. */
+export interface LocalPolicy {
+  files: string[];
+  /** The mesh default for this run (`weft policy --default-inbound-policy`); absent: all-unauthenticated. */
+  defaultInboundPolicy?: DefaultInboundPolicy;
 }
 
 export interface LocalTopology {
@@ -65,6 +79,8 @@ export interface LocalTopology {
   workloads: LocalWorkload[];
   /** Services in front of served authorities; an upstream may name a route or a served authority. */
   routes?: LocalRoute[];
+  /** Present when the run enforces authorization policy (a third control-plane process, `weft policy`). */
+  policy?: LocalPolicy;
 }
 
 export interface RunningWorkload {
@@ -91,6 +107,7 @@ export interface LocalMeshOptions {
   /** Fixed control-plane addresses (default 127.0.0.1:0, any free port). */
   identityAddr?: string;
   destinationAddr?: string;
+  policyAddr?: string;
   /** Called as soon as the control plane listens (before the proxies start). */
   onControlPlane?: (cp: RunningControlPlane) => void;
 }
@@ -223,6 +240,8 @@ export interface ControlPlaneAddrs {
   identity: SocketAddr;
   destination: SocketAddr;
   trustAnchorsFile: string;
+  /** The policy service, when the run enforces policy. */
+  policy?: SocketAddr;
 }
 
 export interface ProxyEnvInput {
@@ -235,12 +254,17 @@ export interface ProxyEnvInput {
   /** Its inbound listener's port on 127.0.0.1 and the app port behind it (served workloads only). */
   inboundPort?: number;
   appPort?: number;
+  /** Every port the app serves (named ones by name, for policy Servers). */
+  ports?: readonly LocalPort[];
 }
 
 /**
  * Pure: every WEFT_PROXY_* variable a workload's proxy is started with, the one place that decides
  * them. Identity from the identity service (its token file names the ServiceAccount and namespace),
- * endpoints from the destination service. Policy (WEFT_PROXY_POLICY_*) belongs here too.
+ * endpoints from the destination service, and, when the run has a policy service, the inbound
+ * policy of a served workload from it: the workload `<ns>/<workload>` (replicas share it), its
+ * labels, its ports (`name=port` for named ones, this replica's app ports) and its own default
+ * policy (sent as its annotation). A pure client has no inbound side, so no policy.
  */
 export function proxyEnv(p: ProxyEnvInput, cp: ControlPlaneAddrs): Record<string, string> {
   const env: Record<string, string> = {
@@ -259,6 +283,16 @@ export function proxyEnv(p: ProxyEnvInput, cp: ControlPlaneAddrs): Record<string
     env['WEFT_PROXY_APP_PORT'] = String(p.appPort);
   }
   if (p.workload.upstreams.length > 0) env['WEFT_PROXY_UPSTREAMS'] = p.workload.upstreams.map((u) => `${u}=${LOOPBACK}:0`).join(',');
+  if (cp.policy && p.appPort !== undefined) {
+    const workload = p.workload.workload ?? p.workload.name;
+    env['WEFT_PROXY_POLICY_ADDR'] = formatAddr(cp.policy);
+    env['WEFT_PROXY_POLICY_WORKLOAD'] = `${p.namespace}/${workload}`;
+    const labels = Object.entries(p.workload.labels ?? { app: workload });
+    if (labels.length > 0) env['WEFT_PROXY_POLICY_LABELS'] = labels.map(([k, v]) => `${k}=${v}`).join(',');
+    const ports = p.ports?.length ? p.ports : [{ appPort: p.appPort }];
+    env['WEFT_PROXY_POLICY_PORTS'] = ports.map((x) => ('name' in x && x.name ? `${x.name}=${x.appPort}` : String(x.appPort))).join(',');
+    if (p.workload.defaultInboundPolicy) env['WEFT_PROXY_DEFAULT_INBOUND_POLICY'] = p.workload.defaultInboundPolicy;
+  }
   return env;
 }
 
@@ -331,16 +365,18 @@ export async function startLocalRun(t: LocalTopology, o: LocalMeshOptions): Prom
     leafLifetimeMs: o.leafLifetimeMs,
     identityAddr: o.identityAddr,
     destinationAddr: o.destinationAddr,
+    policyAddr: o.policyAddr,
     startTimeoutMs: timeout,
     onProgress: o.onProgress,
   });
   o.onControlPlane?.(controlPlane);
   const addrs: ControlPlaneAddrs = { identity: controlPlane.identity.addr, destination: controlPlane.destination.addr, trustAnchorsFile: controlPlane.files.trustAnchors };
+  if (controlPlane.policy) addrs.policy = controlPlane.policy.addr;
 
   o.onProgress?.(`starting ${prepared.length} proxies (each ready once the identity service signed its certificate)`);
   const proxies = await Promise.all(
     prepared.map(async (p) => {
-      const env = proxyEnv({ workload: p.w, namespace: p.namespace, identity: p.identity, identityDir: join(o.workDir, 'identity', p.w.name), tokenFile: controlPlane.tokenFile(p.w.name), inboundPort: p.inboundPort, appPort: p.appPort }, addrs);
+      const env = proxyEnv({ workload: p.w, namespace: p.namespace, identity: p.identity, identityDir: join(o.workDir, 'identity', p.w.name), tokenFile: controlPlane.tokenFile(p.w.name), inboundPort: p.inboundPort, appPort: p.appPort, ports: p.ports }, addrs);
       const proxy = await spawnProxy({ name: `${p.w.name}-proxy`, env, nodeArgs: ['--import', EXIT_WITH_PARENT_PRELOAD], startTimeoutMs: timeout, onLog: (line) => o.onLog?.(`${p.w.name}-proxy`, line) }).catch((e: Error) => {
         throw new Error(`proxy of ${p.w.name} failed to start: ${e.message}`);
       });

@@ -3,9 +3,11 @@
  * `parseTopology(text, fileName)`, whose every error names the file, the line and the field, and a
  * pure translation, `toLocalTopology`, into what the runner (local-mesh.ts) starts.
  */
+import { isAbsolute, join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { DEFAULT_INBOUND_POLICIES, type DefaultInboundPolicy } from '../../mesh/config/annotations';
 import { parseGrpcRetryConditions, parseHttpRetryConditions, parseDuration } from '../../mesh/proxy/reliability/retry-policy';
-import type { LocalPort, LocalRoute, LocalTopology, LocalWorkload } from './local-mesh';
+import type { LocalPolicy, LocalPort, LocalRoute, LocalTopology, LocalWorkload } from './local-mesh';
 
 export interface TopologyPort {
   port: number;
@@ -26,6 +28,10 @@ export interface TopologyWorkload {
   inboundPort?: number;
   /** Services called, as `name.namespace`. */
   upstreams: string[];
+  /** The pod labels policy Servers select on (default `app: <name>`). */
+  labels: Record<string, string>;
+  /** This workload's default inbound policy (as a pod annotation would set it). */
+  defaultInboundPolicy?: DefaultInboundPolicy;
 }
 
 export interface TopologyBackend {
@@ -52,6 +58,10 @@ export interface Topology {
   namespace: string;
   workloads: TopologyWorkload[];
   services: TopologyService[];
+  /** The mesh's default inbound policy for this run (workloads may override it). */
+  defaultInboundPolicy?: DefaultInboundPolicy;
+  /** Policy files (policy.weft.dev resources, HTTPRoutes), as written: relative to the topology file. */
+  policy: string[];
 }
 
 export interface TopologyError {
@@ -69,6 +79,9 @@ export function formatTopologyError(e: TopologyError): string {
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Kubernetes label keys (optional DNS-subdomain prefix and `/`, then a name) and values. */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const OPAQUE_PROTOCOLS = new Set(['tcp', 'opaque', 'linkerd.io/opaque', 'weft.dev/opaque']);
 const H2_PROTOCOLS = new Set(['h2c', 'http2', 'grpc', 'kubernetes.io/h2c']);
 const KNOWN_PROTOCOLS = new Set([...OPAQUE_PROTOCOLS, ...H2_PROTOCOLS, 'http', 'http1', 'kubernetes.io/ws']);
@@ -181,6 +194,37 @@ function duration(c: Ctx, f: Fields, name: string, at: string): number | undefin
 
 const PORT_RANGE = 'a number from 1 to 65535';
 
+function inboundPolicy(c: Ctx, f: Fields, at: string): DefaultInboundPolicy | undefined {
+  const e = f.get('defaultInboundPolicy');
+  if (!e) return undefined;
+  const v = scalar(e.value);
+  const field = `${at ? `${at}.` : ''}defaultInboundPolicy`;
+  if (typeof v !== 'string' || !(DEFAULT_INBOUND_POLICIES as readonly string[]).includes(v)) {
+    c.error(e.value ?? e.key, field, `expected one of ${DEFAULT_INBOUND_POLICIES.join(', ')}${typeof v === 'string' ? `, got "${v}"` : ''}`);
+    return undefined;
+  }
+  return v as DefaultInboundPolicy;
+}
+
+function labelMap(c: Ctx, f: Fields, at: string): Record<string, string> | undefined {
+  const e = f.get('labels');
+  if (!e) return undefined;
+  if (!isMap(e.value)) {
+    c.error(e.value ?? e.key, `${at}.labels`, 'expected a map of key: value (e.g. { app: api, tier: backend })');
+    return undefined;
+  }
+  const labels: Record<string, string> = {};
+  for (const pair of e.value.items) {
+    const k = pair.key as YamlNode;
+    const kn = String(scalar(k));
+    const v = scalar(pair.value as YamlNode);
+    if (!LABEL_KEY.test(kn)) c.error(k, `${at}.labels.${kn}`, 'expected a label key (letters, digits, -, _, ., up to 63; optionally prefix/)');
+    else if ((typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') || !LABEL_VALUE.test(String(v))) c.error((pair.value as YamlNode) ?? k, `${at}.labels.${kn}`, 'expected a label value (letters, digits, -, _, ., up to 63)');
+    else labels[kn] = String(v);
+  }
+  return labels;
+}
+
 function parsePort(c: Ctx, node: YamlNode, at: string): TopologyPort | undefined {
   const f = fields(c, node, at, ['port', 'name', 'opaque', 'appProtocol'], c.line(node));
   if (!f) return undefined;
@@ -198,13 +242,15 @@ function parsePort(c: Ctx, node: YamlNode, at: string): TopologyPort | undefined
 
 function parseWorkload(c: Ctx, node: YamlNode, at: string, defaultNs: string): (TopologyWorkload & { node: YamlNode; upstreamNodes: YamlNode[] }) | undefined {
   const line = c.line(node);
-  const f = fields(c, node, at, ['name', 'namespace', 'serviceAccount', 'command', 'env', 'replicas', 'ports', 'inboundPort', 'upstreams'], line);
+  const f = fields(c, node, at, ['name', 'namespace', 'serviceAccount', 'command', 'env', 'replicas', 'ports', 'inboundPort', 'upstreams', 'labels', 'defaultInboundPolicy'], line);
   if (!f) return undefined;
   const name = str(c, f, 'name', at, { required: true, pattern: DNS_LABEL, what: 'a DNS label' }, line);
   const namespace = str(c, f, 'namespace', at, { pattern: DNS_LABEL, what: 'a DNS label' }, line) ?? defaultNs;
   const serviceAccount = str(c, f, 'serviceAccount', at, { pattern: DNS_LABEL, what: 'a DNS label' }, line) ?? name;
   const replicas = int(c, f, 'replicas', at, 1, 100, 'a whole number from 1 to 100', line) ?? 1;
   const inboundPort = int(c, f, 'inboundPort', at, 1, 65535, PORT_RANGE, line);
+  const labels = labelMap(c, f, at);
+  const defaultInboundPolicy = inboundPolicy(c, f, at);
 
   const command: string[] = [];
   const cmd = f.get('command');
@@ -255,8 +301,9 @@ function parseWorkload(c: Ctx, node: YamlNode, at: string, defaultNs: string): (
     upstreamNodes.push(u);
   });
   if (name === undefined) return undefined;
-  const w: TopologyWorkload & { node: YamlNode; upstreamNodes: YamlNode[] } = { name, namespace, serviceAccount: serviceAccount ?? name, command, env, replicas, ports, upstreams, node, upstreamNodes };
+  const w: TopologyWorkload & { node: YamlNode; upstreamNodes: YamlNode[] } = { name, namespace, serviceAccount: serviceAccount ?? name, command, env, replicas, ports, upstreams, labels: labels ?? { app: name }, node, upstreamNodes };
   if (inboundPort !== undefined) w.inboundPort = inboundPort;
+  if (defaultInboundPolicy !== undefined) w.defaultInboundPolicy = defaultInboundPolicy;
   return w;
 }
 
@@ -339,9 +386,17 @@ export function parseTopology(text: string, fileName: string): TopologyResult {
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
   const root = doc.contents as YamlNode | null;
   if (root === null) return { ok: false, errors: [{ file: fileName, line: 1, field: '', message: 'the file is empty (expected workloads: [...])' }] };
-  const f = fields(c, root, '', ['namespace', 'workloads', 'services'], 1);
+  const f = fields(c, root, '', ['namespace', 'workloads', 'services', 'defaultInboundPolicy', 'policy'], 1);
   if (!f) return { ok: false, errors: c.errors };
   const namespace = str(c, f, 'namespace', '', { pattern: DNS_LABEL, what: 'a DNS label' }, 1) ?? 'default';
+  const defaultInboundPolicy = inboundPolicy(c, f, '');
+  const policy: string[] = [];
+  seq(c, f, 'policy', '')?.items.forEach((p, i) => {
+    const v = scalar(p);
+    if (typeof v !== 'string' || v.trim() === '') c.error(p, `policy[${i}]`, 'expected a file name (policy.weft.dev resources; relative to this file)');
+    else if (policy.includes(v)) c.error(p, `policy[${i}]`, `"${v}" is listed twice`);
+    else policy.push(v);
+  });
 
   const wseq = seq(c, f, 'workloads', '');
   if (!wseq || wseq.items.length === 0) c.error(f.get('workloads')?.value, 'workloads', 'expected at least one workload', 1);
@@ -404,7 +459,9 @@ export function parseTopology(text: string, fileName: string): TopologyResult {
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors.sort((a, b) => a.line - b.line) };
   const strip = ({ node: _n, upstreamNodes: _u, ...w }: NonNullable<(typeof workloads)[number]>): TopologyWorkload => w;
-  return { ok: true, topology: { namespace, workloads: [...byName.values()].map(strip), services: [...svcByKey.values()] } };
+  const topology: Topology = { namespace, workloads: [...byName.values()].map(strip), services: [...svcByKey.values()], policy };
+  if (defaultInboundPolicy !== undefined) topology.defaultInboundPolicy = defaultInboundPolicy;
+  return { ok: true, topology };
 }
 
 /** Process names of a workload's replicas: `api` alone, `api-0`, `api-1`, … when there are several. */
@@ -422,12 +479,16 @@ export const workloadAuthority = (w: { name: string; namespace: string }, port: 
 
 const portEnvName = (name: string): string => `PORT_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 
+/** True when a topology asks for authorization policy (then the runner starts `weft policy`). */
+export const hasPolicySettings = (t: Topology): boolean => t.policy.length > 0 || t.defaultInboundPolicy !== undefined || t.workloads.some((w) => w.defaultInboundPolicy !== undefined);
+
 /**
  * What the runner starts: one local workload per replica (replica i listens on port + i, gets PORT
  * and PORT_<NAME>), each port served as `<workload>.<ns>.workload:<port>`, and one route per service
- * (`<service>.<ns>:<port>`) to its backends with their weights, retries and timeouts.
+ * (`<service>.<ns>:<port>`) to its backends with their weights, retries and timeouts. With policy
+ * settings, `policy` (files resolved against `baseDir`, the topology file's directory).
  */
-export function toLocalTopology(t: Topology): LocalTopology {
+export function toLocalTopology(t: Topology, baseDir = '.'): LocalTopology {
   const svc = (s: TopologyService): string => `${s.name}.${s.namespace}:${s.port}`;
   const svcByKey = new Map(t.services.map((s) => [`${s.name}.${s.namespace}`, s]));
   const workloads: LocalWorkload[] = t.workloads.flatMap((w) =>
@@ -436,6 +497,7 @@ export function toLocalTopology(t: Topology): LocalTopology {
         const lp: LocalPort = { authority: workloadAuthority(w, p.port), appPort: p.port + r };
         const hint = protocolHint(p);
         if (hint) lp.protocolHint = hint;
+        if (p.name) lp.name = p.name;
         return lp;
       });
       const env: Record<string, string> = { ...w.env };
@@ -451,8 +513,10 @@ export function toLocalTopology(t: Topology): LocalTopology {
         env,
         ports,
         upstreams: w.upstreams.map((u) => svc(svcByKey.get(u)!)),
+        labels: { ...w.labels },
       };
       if (w.inboundPort !== undefined) lw.inboundPort = w.inboundPort + r;
+      if (w.defaultInboundPolicy !== undefined) lw.defaultInboundPolicy = w.defaultInboundPolicy;
       return lw;
     }),
   );
@@ -468,5 +532,11 @@ export function toLocalTopology(t: Topology): LocalTopology {
     if (s.timeout) route.timeouts = s.timeout;
     return route;
   });
-  return { namespace: t.namespace, workloads, routes };
+  const local: LocalTopology = { namespace: t.namespace, workloads, routes };
+  if (hasPolicySettings(t)) {
+    const policy: LocalPolicy = { files: t.policy.map((f) => (isAbsolute(f) ? f : join(baseDir, f))) };
+    if (t.defaultInboundPolicy !== undefined) policy.defaultInboundPolicy = t.defaultInboundPolicy;
+    local.policy = policy;
+  }
+  return local;
 }

@@ -1,7 +1,8 @@
 /**
  * Live edits of a running topology file: services (weights, retries, timeouts, backends) take effect
  * at once through the destination service; workload changes (commands, replicas, ports, env, …) need
- * a restart, and are named so the user knows. Pure.
+ * a restart, and are named so the user knows, as are changes of the policy settings (the policy
+ * files' contents apply live: the policy service re-reads them). Pure.
  */
 import type { LocalRoute, LocalTopology } from './local-mesh';
 
@@ -12,6 +13,8 @@ export interface ReloadPlan {
   changedRoutes: string[];
   /** Workload processes added, removed or changed: not applied until `weft local down` and `up`. */
   restartNeeded: string[];
+  /** The topology's policy settings (defaultInboundPolicy, the list of policy files) changed: not applied until a restart. */
+  policyChanged: boolean;
 }
 
 const byKey = <T>(list: readonly T[], key: (x: T) => string): Map<string, string> => new Map(list.map((x) => [key(x), JSON.stringify(x)]));
@@ -31,6 +34,7 @@ export function planReload(current: LocalTopology, next: LocalTopology): ReloadP
     routes: next.routes ?? [],
     changedRoutes: differing(byKey(current.routes ?? [], (r) => r.authority), byKey(next.routes ?? [], (r) => r.authority)),
     restartNeeded,
+    policyChanged: JSON.stringify(current.policy ?? null) !== JSON.stringify(next.policy ?? null),
   };
 }
 
@@ -46,5 +50,6 @@ export function describeReload(file: string, plan: ReloadPlan): string {
     parts.push(`services updated: ${shown.join(', ')}`);
   } else parts.push('no service changed');
   if (plan.restartNeeded.length > 0) parts.push(`workload changes not applied (restart with \`weft local down\` and \`weft local up\`): ${plan.restartNeeded.join(', ')}`);
+  if (plan.policyChanged) parts.push('policy settings (defaultInboundPolicy, policy files) not applied (restart with `weft local down` and `weft local up`; edits inside the policy files apply live)');
   return `${file} edited: ${parts.join('; ')}`;
 }

@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { unwatchFile, watchFile } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { guardTerminal, type StreamName, type Terminal } from '../../dev-cluster/local/terminal-output';
 import { parseDuration } from '../proxy/reliability/retry-policy';
 
 export const LOCAL_USAGE = `usage: weft local <command>
@@ -16,11 +17,12 @@ export const LOCAL_USAGE = `usage: weft local <command>
   up -f FILE [--detach]     start the control plane (identity, destination) and every workload of
                             the topology file with its proxy (mTLS); in the foreground Ctrl-C
                             stops all; --detach returns and leaves a supervisor running; edits
-                            to the file's services (weights, retries, timeouts) apply live
+                            to the file's services (weights, retries, timeouts) and to its
+                            policy files apply live
      [--cert-lifetime D]    advanced: proxies' certificate lifetime (default 24h; e.g. 10s)
   status                    control plane and workloads: PIDs alive, proxy ready, ports
   logs WORKLOAD [--proxy] [-f]   the app's output (or its proxy's log); -f follows; also
-                            weft-identity and weft-destination
+                            weft-identity, weft-destination and weft-policy
   down                      stop everything that up started and remove the state
 
 State: .weft/local/ under the current directory, or $WEFT_STATE_DIR. Format: docs/local-mode.md
@@ -29,8 +31,16 @@ State: .weft/local/ under the current directory, or $WEFT_STATE_DIR. Format: doc
 const SUPERVISE_FLAG = '--supervise';
 const SETTLE_MS = 400;
 
+/** What a lost stdout or stderr means (EPIPE: `weft local up | head`); the foreground supervisor stops. */
+let onTerminalClosed: (stream: StreamName, error: NodeJS.ErrnoException) => void = () => undefined;
+let term: Terminal | undefined;
+/** stdout and stderr, guarded: a closed pipe drops the writes instead of raising in a loop. */
+const terminal = (): Terminal => (term ??= guardTerminal((s, e) => onTerminalClosed(s, e)));
+const out = (text: string | Uint8Array): void => terminal().out(text);
+const err = (text: string | Uint8Array): void => terminal().err(text);
+
 function fail(msg: string, code = 1): number {
-  process.stderr.write(`weft local: ${msg}\n`);
+  err(`weft local: ${msg}\n`);
   return code;
 }
 
@@ -50,7 +60,7 @@ export async function run(args: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(LOCAL_USAGE);
+      out(LOCAL_USAGE);
       return sub === undefined ? 2 : 0;
     default:
       return fail(`unknown command '${sub}'\n\n${LOCAL_USAGE}`, 2);
@@ -111,7 +121,7 @@ async function up(args: string[]): Promise<number> {
   }
   const topo = parseTopology(text, file);
   if (!topo.ok) {
-    process.stderr.write(`weft local: ${file} has ${topo.errors.length} problem${topo.errors.length > 1 ? 's' : ''}:\n${topo.errors.map((e) => `  ${formatTopologyError(e)}\n`).join('')}`);
+    err(`weft local: ${file} has ${topo.errors.length} problem${topo.errors.length > 1 ? 's' : ''}:\n${topo.errors.map((e) => `  ${formatTopologyError(e)}\n`).join('')}`);
     return 2;
   }
   const dir = stateDir();
@@ -119,13 +129,13 @@ async function up(args: string[]): Promise<number> {
     const existing = await readState(dir);
     if (existing && isAlive(existing.supervisorPid)) return fail(`already running (supervisor pid ${existing.supervisorPid}, ${existing.topologyFile}); \`weft local down\` first`);
     if (existing) {
-      process.stderr.write('weft local: cleaning up after a previous run that did not stop cleanly\n');
+      err('weft local: cleaning up after a previous run that did not stop cleanly\n');
       await stopRecorded(dir);
     }
   }
   const extra = certLifetimeMs !== undefined ? ['--cert-lifetime', `${certLifetimeMs}ms`] : [];
   if (detach && !supervise) return upDetached(resolve(file), dir, extra);
-  return supervisor(resolve(file), dir, toLocalTopology(topo.topology), supervise, certLifetimeMs);
+  return supervisor(resolve(file), dir, toLocalTopology(topo.topology, dirname(resolve(file))), supervise, certLifetimeMs);
 }
 
 /** Starts the supervisor in the background (`up --supervise`) and waits until it is up or has failed. */
@@ -148,13 +158,13 @@ async function upDetached(file: string, dir: string, extraArgs: string[]): Promi
   while (Date.now() < deadline) {
     const s = await readState(dir);
     if (s?.status === 'running') {
-      process.stdout.write(await readFile(supervisorLog, 'utf8').catch(() => ''));
-      process.stdout.write(`supervisor pid ${s.supervisorPid} runs in the background: \`weft local status\`, \`weft local logs WORKLOAD\`, \`weft local down\`\n`);
+      out(await readFile(supervisorLog, 'utf8').catch(() => ''));
+      out(`supervisor pid ${s.supervisorPid} runs in the background: \`weft local status\`, \`weft local logs WORKLOAD\`, \`weft local down\`\n`);
       return 0;
     }
     if (exited !== undefined) {
       const out = await readFile(supervisorLog, 'utf8').catch(() => '');
-      process.stderr.write(out);
+      err(out);
       return exited || 1;
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -167,10 +177,10 @@ async function upDetached(file: string, dir: string, extraArgs: string[]): Promi
 async function supervisor(file: string, dir: string, topology: import('../../dev-cluster/local/local-mesh').LocalTopology, background: boolean, certLifetimeMs?: number): Promise<number> {
   const { Supervisor, installShutdownHandlers, isAlive } = await import('../../dev-cluster/local/supervisor');
   const { startLocalRun } = await import('../../dev-cluster/local/local-mesh');
-  const { IDENTITY_ADDR_ENV, DESTINATION_ADDR_ENV } = await import('../../dev-cluster/local/control-plane');
+  const { IDENTITY_ADDR_ENV, DESTINATION_ADDR_ENV, POLICY_ADDR_ENV } = await import('../../dev-cluster/local/control-plane');
   const { writeState } = await import('../../dev-cluster/local/local-state');
   const { formatAddr } = await import('../proxy/discovery/discovery');
-  const say = (line: string): void => void process.stdout.write(`${line}\n`);
+  const say = (line: string): void => void out(`${line}\n`);
 
   if (!background) await rm(dir, { recursive: true, force: true });
   const logDir = join(dir, 'logs');
@@ -194,11 +204,19 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
   });
   const removeHandlers = installShutdownHandlers(sup, (reason, error) => {
     if (reason === 'error') {
-      process.stderr.write(`weft local: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      err(`weft local: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       exitCode = 1;
     }
     resolveStop();
   });
+  // A lost terminal (`weft local up | head`, the terminal closed): in the foreground, stop everything
+  // cleanly as Ctrl-C would (the pipeline ends, as with SIGPIPE); detached, stdout and stderr are
+  // supervisor.log, so a failing write there only stops the writing, and the run goes on.
+  onTerminalClosed = (stream, e) => {
+    if (background) return;
+    log('supervisor', `${new Date().toISOString()} ${stream} closed (${e.code ?? e.message}): stopping everything`);
+    resolveStop();
+  };
   const startedAt = new Date().toISOString();
   const base = { version: 1 as const, supervisorPid: process.pid, topologyFile: file, startedAt, supervisorLog: join(dir, 'supervisor.log') };
   await writeState(dir, { ...base, status: 'starting', workloads: [] });
@@ -206,7 +224,7 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
   let controlPlane: import('../../dev-cluster/local/control-plane').RunningControlPlane | undefined;
   const controlPlaneState = (): import('../../dev-cluster/local/local-state').StateControlPlane[] =>
     controlPlane
-      ? [controlPlane.identity, controlPlane.destination].map((c) => ({ name: c.process.name, pid: c.process.pid, addr: formatAddr(c.addr), log: logPath(c.process.name) }))
+      ? [controlPlane.identity, controlPlane.destination, ...(controlPlane.policy ? [controlPlane.policy] : [])].map((c) => ({ name: c.process.name, pid: c.process.pid, addr: formatAddr(c.addr), log: logPath(c.process.name) }))
       : [];
   let stateWrite = Promise.resolve();
   const finish = async (removeLogs: boolean): Promise<number> => {
@@ -218,7 +236,7 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
     removeHandlers();
     const left = sup.processes().filter((p) => p.pid > 0 && isAlive(p.pid));
     if (left.length > 0) {
-      process.stderr.write(`weft local: still running after stop: ${left.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}\n`);
+      err(`weft local: still running after stop: ${left.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}\n`);
       exitCode = 1;
     }
     if (removeLogs) await rm(dir, { recursive: true, force: true });
@@ -242,6 +260,7 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
         leafLifetimeMs: certLifetimeMs,
         identityAddr: process.env[IDENTITY_ADDR_ENV] || undefined,
         destinationAddr: process.env[DESTINATION_ADDR_ENV] || undefined,
+        policyAddr: process.env[POLICY_ADDR_ENV] || undefined,
         onControlPlane: (cp) => {
           controlPlane = cp;
           // Recorded at once: `down` finds these PIDs even if the run dies before it is up.
@@ -258,7 +277,7 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
       if (dead) throw new Error(`${dead.workload.name} exited at start: ${dead.app.tail().slice(-5).join(' | ') || 'no output'} (log: ${logPath(dead.workload.name)})`);
     }
   } catch (e) {
-    process.stderr.write(`weft local: ${(e as Error).message}\nweft local: stopped everything that had started; logs kept in ${logDir}\n`);
+    err(`weft local: ${(e as Error).message}\nweft local: stopped everything that had started; logs kept in ${logDir}\n`);
     exitCode = 1;
     return finish(false);
   }
@@ -291,6 +310,10 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
   }
   say(`\nidentity service: https://${formatAddr(cp.identity.addr)} (pid ${cp.identity.process.pid}, leaves ${certLifetimeMs !== undefined ? `${certLifetimeMs / 1000}s` : '24h'})`);
   say(`destination service: ${formatAddr(cp.destination.addr)} (pid ${cp.destination.process.pid}; edits to ${file}'s services apply live)`);
+  if (cp.policy && topology.policy) {
+    const p = topology.policy;
+    say(`policy service: ${formatAddr(cp.policy.addr)} (pid ${cp.policy.process.pid}; default ${p.defaultInboundPolicy ?? 'all-unauthenticated'}${p.files.length ? `; edits to ${p.files.join(', ')} apply live` : ''})`);
+  }
   say(`metrics API: ${metricsApi.url}  (weft stat, weft edges)`);
   say(`state: ${join(dir, 'state.json')}  logs: ${logDir}`);
   await stateWrite;
@@ -307,7 +330,7 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
       if (text instanceof Error) return say(`${new Date().toISOString()} ${file} unreadable (${text.message}); keeping the running services`);
       const parsed = parseTopology(text, file);
       if (!parsed.ok) return say(`${new Date().toISOString()} ${file} has problems; keeping the running services:\n${parsed.errors.map((e) => `  ${formatTopologyError(e)}`).join('\n')}`);
-      const plan = planReload(topology, toLocalTopology(parsed.topology));
+      const plan = planReload(topology, toLocalTopology(parsed.topology, dirname(file)));
       if (plan.changedRoutes.length > 0) {
         topology.routes = plan.routes;
         await cp.updateModel(topology, served);
@@ -355,7 +378,7 @@ async function status(): Promise<number> {
   const dir = stateDir();
   const s = await readState(dir);
   if (!s) {
-    process.stdout.write(`nothing running (no state in ${dir})\n`);
+    out(`nothing running (no state in ${dir})\n`);
     return 1;
   }
   const ready = new Map(
@@ -364,7 +387,7 @@ async function status(): Promise<number> {
       ...(s.controlPlane ?? []).map(async (c) => [c.name, isAlive(c.pid) && (await listening(c.addr))] as const),
     ]),
   );
-  process.stdout.write(renderStatus(s, isAlive, ready));
+  out(renderStatus(s, isAlive, ready));
   const healthy =
     isAlive(s.supervisorPid) && s.workloads.every((w) => isAlive(w.app.pid) && ready.get(w.name)) && (s.controlPlane ?? []).every((c) => isAlive(c.pid) && ready.get(c.name));
   return healthy ? 0 : 1;
@@ -393,7 +416,7 @@ async function logs(args: string[]): Promise<number> {
       const buf = Buffer.alloc(size - offset);
       await fh.read(buf, 0, buf.length, offset);
       offset = size;
-      process.stdout.write(buf);
+      out(buf);
     } finally {
       await fh.close();
     }
@@ -404,7 +427,7 @@ async function logs(args: string[]): Promise<number> {
   const onSignal = (): void => void (stop = true);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  while (!stop && isAlive(s.supervisorPid)) {
+  while (!stop && isAlive(s.supervisorPid) && !terminal().closed('stdout')) {
     await new Promise((r) => setTimeout(r, 200));
     await pump();
   }
@@ -454,12 +477,12 @@ async function down(): Promise<number> {
   const { stateDir, readState } = await import('../../dev-cluster/local/local-state');
   const dir = stateDir();
   if (!(await readState(dir))) {
-    process.stdout.write(`nothing running (no state in ${dir})\n`);
+    out(`nothing running (no state in ${dir})\n`);
     await rm(dir, { recursive: true, force: true });
     return 0;
   }
   const r = await stopRecorded(dir);
   if (r.left.length > 0) return fail(`still running after down: ${r.left.join(', ')}`);
-  process.stdout.write(`stopped ${r.stopped} process${r.stopped === 1 ? '' : 'es'}; nothing left running; removed ${dir}\n`);
+  out(`stopped ${r.stopped} process${r.stopped === 1 ? '' : 'es'}; nothing left running; removed ${dir}\n`);
   return 0;
 }

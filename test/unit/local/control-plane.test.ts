@@ -4,7 +4,9 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { awaitListening, prepareControlPlaneFiles } from '../../../dev-cluster/local/control-plane';
+import { awaitListening, policyArgs, prepareControlPlaneFiles } from '../../../dev-cluster/local/control-plane';
+import { parsePolicyArgs } from '../../../mesh/cli/policy.command';
+import { LOCAL_CLUSTER_NETWORKS } from '../../../mesh/config/names';
 import { LocalTokenVerifier } from '../../../mesh/control/identity/token';
 import type { Supervised } from '../../../dev-cluster/local/supervisor';
 
@@ -42,4 +44,21 @@ test('awaitListening: the address from the line, or the last output when the pro
   assert.deepEqual(await awaitListening(fakeProcess(lines), /listening on https:\/\/(\S+)/, 2_000), { host: '127.0.0.1', port: 41001 });
   await assert.rejects(awaitListening(fakeProcess(['Error: listen EADDRINUSE: address already in use 127.0.0.1:9'], true), /listening on (\S+)/, 2_000), /weft-identity exited at start: Error: listen EADDRINUSE/);
   await assert.rejects(awaitListening(fakeProcess([]), /listening on (\S+)/, 100), /weft-identity did not start listening within 0.1s: no output/);
+});
+
+test('policyArgs: the topology files (or the empty one), loopback as a cluster network, the mesh default; `weft policy` accepts them', () => {
+  const withFiles = policyArgs({ files: ['/p/a.yaml', '/p/b.yaml'], defaultInboundPolicy: 'all-authenticated' }, '/cp/none.yaml');
+  assert.deepEqual(withFiles, ['policy', '-f', '/p/a.yaml', '-f', '/p/b.yaml', '--listen', '127.0.0.1:0', '--cluster-networks', LOCAL_CLUSTER_NETWORKS.join(','), '--default-inbound-policy', 'all-authenticated']);
+  const parsed = parsePolicyArgs(withFiles.slice(1));
+  assert.ok(typeof parsed !== 'string', String(parsed));
+  assert.deepEqual(parsed.files, ['/p/a.yaml', '/p/b.yaml']);
+  assert.deepEqual(parsed.listen, { host: '127.0.0.1', port: 0 });
+  assert.equal(parsed.meshDefaults.defaultInboundPolicy, 'all-authenticated');
+  assert.ok(parsed.meshDefaults.clusterNetworks.includes('127.0.0.0/8'));
+
+  const defaultsOnly = policyArgs({ files: [] }, '/cp/none.yaml', '127.0.0.1:8090');
+  assert.deepEqual(defaultsOnly.slice(0, 5), ['policy', '-f', '/cp/none.yaml', '--listen', '127.0.0.1:8090']);
+  assert.ok(!defaultsOnly.includes('--default-inbound-policy'));
+  const p2 = parsePolicyArgs(defaultsOnly.slice(1));
+  assert.ok(typeof p2 !== 'string' && p2.meshDefaults.defaultInboundPolicy === 'all-unauthenticated');
 });

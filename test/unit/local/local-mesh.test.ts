@@ -92,3 +92,32 @@ test('checkPortFree: a bound port is reported taken, 0 is always fine', async ()
   }
   assert.deepEqual(await checkPortFree('127.0.0.1', port), { ok: true });
 });
+
+test('proxyEnv with a policy service: workload, labels, named ports of this replica, its default policy; accepted by the proxy; clients get none', () => {
+  const cp = { identity: { host: '127.0.0.1', port: 41001 }, destination: { host: '127.0.0.1', port: 41002 }, trustAnchorsFile: '/ca.crt', policy: { host: '127.0.0.1', port: 41009 } };
+  const id = 'api.shop.serviceaccount.identity.weft.cluster.local';
+  const ports = [
+    { authority: 'api.shop.workload:8080', appPort: 8081, name: 'http' },
+    { authority: 'api.shop.workload:9090', appPort: 9091 },
+  ];
+  const replica = w({ name: 'api-1', workload: 'api', serviceAccount: 'api', labels: { app: 'api', tier: 'backend' }, defaultInboundPolicy: 'all-authenticated' });
+  const server = proxyEnv({ workload: replica, namespace: 'shop', identity: id, identityDir: '/d', tokenFile: '/t', inboundPort: 41003, appPort: 8081, ports }, cp);
+  assert.equal(server['WEFT_PROXY_POLICY_ADDR'], '127.0.0.1:41009');
+  assert.equal(server['WEFT_PROXY_POLICY_WORKLOAD'], 'shop/api', 'replicas share their workload');
+  assert.equal(server['WEFT_PROXY_POLICY_LABELS'], 'app=api,tier=backend');
+  assert.equal(server['WEFT_PROXY_POLICY_PORTS'], 'http=8081,9091');
+  assert.equal(server['WEFT_PROXY_DEFAULT_INBOUND_POLICY'], 'all-authenticated');
+  assert.equal(server['WEFT_PROXY_CLUSTER_NETWORKS'], undefined, 'the policy service decides the cluster networks');
+  const parsed = parseProxyConfig({ ...server, WEFT_PROXY_OUTBOUND_ADDR: 'off' });
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+  assert.equal(parsed.ok && parsed.config.policy?.kind, 'service');
+
+  // `serves` (the demo's kind of workload): labels default to app=<workload>, its one picked port by number, no own default.
+  const demo = proxyEnv({ workload: w({ name: 'web', serves: 'web.demo:80' }), namespace: 'demo', identity: id, identityDir: '/d', tokenFile: '/t', appPort: 7001 }, cp);
+  assert.deepEqual([demo['WEFT_PROXY_POLICY_LABELS'], demo['WEFT_PROXY_POLICY_PORTS'], demo['WEFT_PROXY_DEFAULT_INBOUND_POLICY']], ['app=web', '7001', undefined]);
+
+  const client = proxyEnv({ workload: w({ name: 'bot', upstreams: ['api.shop:80'], defaultInboundPolicy: 'deny' }), namespace: 'shop', identity: id, identityDir: '/d', tokenFile: '/t' }, cp);
+  assert.deepEqual(Object.keys(client).filter((k) => k.includes('POLICY')), [], 'a pure client has no inbound side to protect');
+  const { policy: _p, ...noPolicy } = cp;
+  assert.deepEqual(Object.keys(proxyEnv({ workload: replica, namespace: 'shop', identity: id, identityDir: '/d', tokenFile: '/t', appPort: 8081, ports }, noPolicy)).filter((k) => k.includes('POLICY')), [], 'no policy service: nothing set');
+});

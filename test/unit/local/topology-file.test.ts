@@ -83,9 +83,11 @@ test('toLocalTopology: replicas on port + i, PORT and PORT_<NAME>, upstreams as 
   assert.equal(api1.workload, 'api');
   assert.deepEqual([api1.command, api1.args], ['node', ['api.js']]);
   assert.deepEqual(api1.ports, [
-    { authority: 'api.shop.workload:8080', appPort: 8081 },
-    { authority: 'api.shop.workload:9090', appPort: 9091, protocolHint: 'h2' },
+    { authority: 'api.shop.workload:8080', appPort: 8081, name: 'http' },
+    { authority: 'api.shop.workload:9090', appPort: 9091, protocolHint: 'h2', name: 'grpc' },
   ]);
+  assert.deepEqual(api1.labels, { app: 'api' }, 'labels default to app: <workload>');
+  assert.equal(lt.policy, undefined, 'no policy settings: no policy service');
   assert.equal(api1.env!['PORT'], '8081');
   assert.equal(api1.env!['PORT_GRPC'], '9091');
   assert.equal(lt.workloads[3]!.ports![0]!.protocolHint, 'opaque');
@@ -198,13 +200,13 @@ services:
 extra: true
 `;
   assert.deepEqual(errorsOf(text), [
-    '4: workloads[0].port: unknown field (expected one of name, namespace, serviceAccount, command, env, replicas, ports, inboundPort, upstreams)',
+    '4: workloads[0].port: unknown field (expected one of name, namespace, serviceAccount, command, env, replicas, ports, inboundPort, upstreams, labels, defaultInboundPolicy)',
     '6: workloads[0].ports[0].protocol: unknown field (expected one of port, name, opaque, appProtocol)',
     '9: services[0].weights: unknown field (expected one of name, namespace, port, backends, opaque, retry, timeout)',
     '10: services[0].retry.on: unknown field (expected one of limit, http, grpc, timeout)',
     '11: services[0].timeout.total: unknown field (expected one of request, response, idle)',
     '13: services[0].backends[0].wieght: unknown field (expected one of workload, port, weight)',
-    '14: extra: unknown field (expected one of namespace, workloads, services)',
+    '14: extra: unknown field (expected one of namespace, workloads, services, defaultInboundPolicy, policy)',
   ]);
 });
 
@@ -267,4 +269,77 @@ test('the example in docs/local-mode.md parses and runs through the runner check
   const t = good(example[1]!);
   assert.deepEqual(t.workloads.map((w) => w.name), ['api', 'api-canary', 'cache', 'web']);
   assert.deepEqual(checkTopology(toLocalTopology(t)), []);
+});
+
+const POLICY = `namespace: shop
+defaultInboundPolicy: all-authenticated
+policy: [policy.yaml, /etc/weft/extra.yaml]
+workloads:
+  - name: api
+    replicas: 2
+    command: [node, api.js]
+    labels: { app: api, tier: backend, weft.dev/team: core }
+    defaultInboundPolicy: cluster-authenticated
+    ports: [{ port: 8080, name: http }, { port: 9090 }]
+  - name: web
+    command: [node, web.js]
+    ports: [{ port: 8000 }]
+    upstreams: [api]
+`;
+
+test('policy settings: top-level and per-workload defaultInboundPolicy, labels (default app: <name>), policy files relative to the topology file', () => {
+  const t = good(POLICY);
+  assert.equal(t.defaultInboundPolicy, 'all-authenticated');
+  assert.deepEqual(t.policy, ['policy.yaml', '/etc/weft/extra.yaml']);
+  assert.deepEqual(t.workloads[0]!.labels, { app: 'api', tier: 'backend', 'weft.dev/team': 'core' });
+  assert.equal(t.workloads[0]!.defaultInboundPolicy, 'cluster-authenticated');
+  assert.deepEqual(t.workloads[1]!.labels, { app: 'web' });
+  assert.equal(t.workloads[1]!.defaultInboundPolicy, undefined);
+
+  const lt = toLocalTopology(t, '/home/me/project');
+  assert.deepEqual(lt.policy, { files: ['/home/me/project/policy.yaml', '/etc/weft/extra.yaml'], defaultInboundPolicy: 'all-authenticated' });
+  const [api0, api1, web] = lt.workloads;
+  assert.equal(api0!.defaultInboundPolicy, 'cluster-authenticated');
+  assert.deepEqual(api1!.labels, { app: 'api', tier: 'backend', 'weft.dev/team': 'core' }, 'every replica carries the labels');
+  assert.deepEqual(api1!.ports!.map((p) => [p.name, p.appPort]), [['http', 8081], [undefined, 9091]]);
+  assert.equal(web!.defaultInboundPolicy, undefined);
+  assert.deepEqual(checkTopology(lt), []);
+});
+
+test('any one policy setting is enough to run the policy service; labels alone are not', () => {
+  const base = `workloads:\n  - name: api\n    command: [node, api.js]\n    ports: [{ port: 8080 }]\n`;
+  assert.deepEqual(toLocalTopology(good(`defaultInboundPolicy: deny\n${base}`)).policy, { files: [], defaultInboundPolicy: 'deny' });
+  assert.deepEqual(toLocalTopology(good(`policy: [p.yaml]\n${base}`), 'dir').policy, { files: ['dir/p.yaml'] });
+  assert.deepEqual(toLocalTopology(good(`${base}    defaultInboundPolicy: audit\n`)).policy, { files: [] });
+  assert.equal(toLocalTopology(good(`${base}    labels: { app: x }\n`)).policy, undefined);
+});
+
+test('policy field errors name the file, the line and the field', () => {
+  assert.deepEqual(
+    errorsOf(`defaultInboundPolicy: allow-all
+policy: [a.yaml, "", a.yaml, { file: b.yaml }]
+workloads:
+  - name: api
+    command: [node, api.js]
+    defaultInboundPolicy: 3
+    labels: { "bad key!": x, app: "no spaces", ok: fine }
+    ports: [{ port: 8080 }]
+  - name: web
+    command: [node, web.js]
+    labels: [app=web]
+    defaultInboundPolicy: Deny
+`),
+    [
+      '1: defaultInboundPolicy: expected one of all-unauthenticated, all-authenticated, cluster-unauthenticated, cluster-authenticated, deny, audit, got "allow-all"',
+      '2: policy[1]: expected a file name (policy.weft.dev resources; relative to this file)',
+      '2: policy[2]: "a.yaml" is listed twice',
+      '2: policy[3]: expected a file name (policy.weft.dev resources; relative to this file)',
+      '6: workloads[0].defaultInboundPolicy: expected one of all-unauthenticated, all-authenticated, cluster-unauthenticated, cluster-authenticated, deny, audit',
+      '7: workloads[0].labels.bad key!: expected a label key (letters, digits, -, _, ., up to 63; optionally prefix/)',
+      '7: workloads[0].labels.app: expected a label value (letters, digits, -, _, ., up to 63)',
+      '11: workloads[1].labels: expected a map of key: value (e.g. { app: api, tier: backend })',
+      '12: workloads[1].defaultInboundPolicy: expected one of all-unauthenticated, all-authenticated, cluster-unauthenticated, cluster-authenticated, deny, audit, got "Deny"',
+    ],
+  );
+  assert.deepEqual(errorsOf(`policy: policy.yaml\nworkloads:\n  - name: api\n    command: [node, api.js]\n`), ['1: policy: expected a list']);
 });

@@ -45,3 +45,18 @@ test('a namespace change needs every workload restarted', () => {
   const next = { ...topology([90, 10]), namespace: 'other' };
   assert.deepEqual(planReload(topology([90, 10]), next).restartNeeded, ['api', 'api-v2']);
 });
+
+test('policy settings edits are named as needing a restart (the files themselves apply live)', () => {
+  const withPolicy = (files: string[], d?: 'deny'): LocalTopology => ({ ...topology([90, 10]), policy: { files, ...(d ? { defaultInboundPolicy: d } : {}) } });
+  assert.equal(planReload(withPolicy(['/p.yaml']), withPolicy(['/p.yaml'])).policyChanged, false);
+  assert.equal(planReload(topology([90, 10]), topology([90, 10])).policyChanged, false);
+  for (const [a, b] of [
+    [topology([90, 10]), withPolicy([])],
+    [withPolicy(['/p.yaml']), withPolicy(['/p.yaml', '/q.yaml'])],
+    [withPolicy([]), withPolicy([], 'deny')],
+  ] as const) {
+    const plan = planReload(a, b);
+    assert.equal(plan.policyChanged, true);
+    assert.match(describeReload('t.yaml', plan), /no service changed; policy settings \(defaultInboundPolicy, policy files\) not applied \(restart with `weft local down` and `weft local up`; edits inside the policy files apply live\)$/);
+  }
+});
