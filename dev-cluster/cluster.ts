@@ -11,7 +11,6 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DEFAULT_MESH_IMAGE } from '../mesh/config/injector';
 import { ANNOTATIONS } from '../mesh/config/annotations';
 import { Kind, KindError, type KindOptions } from './kind';
@@ -62,10 +61,24 @@ export interface ClusterUpOptions {
   signal?: AbortSignal;
 }
 
-/** The directory holding dev-cluster/image/Dockerfile, from source (dev-cluster/) or the bundle (dist/chunks/). */
-export function findRepoRoot(from: string = dirname(fileURLToPath(import.meta.url))): string | undefined {
-  for (let dir = from, i = 0; i < 6; i++, dir = dirname(dir)) if (existsSync(join(dir, 'dev-cluster', 'image', 'Dockerfile'))) return dir;
+/**
+ * The directory holding dev-cluster/image/Dockerfile, looked for above: this module's directory in a
+ * CommonJS bundle (the extension's dist/), the running script (bin/weft.js, dist/weft.js), and the
+ * current directory. No import.meta: the extension bundles this module as CommonJS.
+ */
+export function findRepoRoot(starts: string | string[] = defaultStarts()): string | undefined {
+  for (const from of typeof starts === 'string' ? [starts] : starts) {
+    for (let dir = from, i = 0; i < 6; i++, dir = dirname(dir)) if (existsSync(join(dir, 'dev-cluster', 'image', 'Dockerfile'))) return dir;
+  }
   return undefined;
+}
+
+function defaultStarts(): string[] {
+  const starts: string[] = [];
+  if (typeof __dirname === 'string') starts.push(__dirname);
+  if (process.argv[1]) starts.push(dirname(process.argv[1]));
+  starts.push(process.cwd());
+  return starts;
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/;

@@ -265,6 +265,14 @@ export async function startNetnsMesh(plan: NetnsPlan, o: NetnsMeshOptions): Prom
       const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...w.env, POD_NAME: pod.name, POD_IP: pod.ipv4, POD_IPV6: pod.ipv6 };
       if (w.ports.length > 0) env['PORT'] = String(w.ports[0]!.port);
       for (const p of w.ports) if (p.name) env[`PORT_${p.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = String(p.port);
+      // The local mode's variables, now naming the service itself (the proxy catches it transparently).
+      for (const u of w.upstreams) {
+        const s = plan.services.find((x) => `${x.name}.${x.namespace}` === u);
+        if (!s) continue;
+        const stem = s.name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+        env[`UPSTREAM_${stem}_URL`] = `http://${s.name}.${s.namespace}:${s.port}`;
+        env[`UPSTREAM_${stem}_AUTHORITY`] = `${s.name}.${s.namespace}:${s.port}`;
+      }
       o.onProgress?.(`starting ${pod.name}: ${w.command.join(' ')}`);
       const app = sup.spawnApp({ name: pod.name, command: 'ip', args: ['netns', 'exec', pod.netns, ...w.command], env });
       if (app.pid < 0) throw new NetnsError(`${pod.name}: could not start ${w.command[0]}`, 'check the command in the topology file');

@@ -33,7 +33,9 @@ workloads:
     command: [redis-server, --port, "6379", --bind, 0.0.0.0, "::", --protected-mode, "no", --save, "", --appendonly, "no"]
     ports: [{ port: 6379, opaque: true }]
   - name: client
-    command: [sleep, infinity]
+    # The local mode's UPSTREAM_WEB_URL names the service; the mesh catches the call transparently.
+    command: [sh, -c, 'curl -sS --max-time 30 "$UPSTREAM_WEB_URL/from-env"; echo; exec sleep infinity']
+    upstreams: [web]
 `;
 
 const skipReason = ((): string | false => {
@@ -97,6 +99,16 @@ test('unmodified curl reaches a service by name through both proxies (IPv4 and I
   const web = m.plan.pods.find((p) => p.name === 'web')!;
   const byIp = await curl(m, `http://[${web.ipv6}]:8080/`);
   assert.equal(byIp.clientId, CLIENT_ID);
+});
+
+test('an app started by the runner calls its upstream by the URL it is given, through the mesh', { timeout: 60_000 }, async (t) => {
+  if (skipReason) return skipOrFail(t, skipReason);
+  const client = meshOn!.pods.find((p) => p.plan.name === 'client')!;
+  const deadline = Date.now() + 30_000;
+  while (!client.app.tail().some((l) => l.includes('/from-env')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const line = client.app.tail().find((l) => l.includes('/from-env'));
+  assert.ok(line, `no answer in the client's output: ${client.app.tail().join(' | ')}`);
+  assert.equal((JSON.parse(line) as Echo).clientId, CLIENT_ID);
 });
 
 test('an unmodified gRPC client (@grpc/grpc-js) reaches its server through both proxies', { timeout: 60_000 }, async (t) => {

@@ -155,3 +155,11 @@ test('weft cluster arguments', () => {
   assert.deepEqual(parseClusterArgs(['sideways']), { ok: false, error: "unknown command 'sideways'" });
   assert.deepEqual(parseClusterArgs(['up', '--bogus']), { ok: false, error: 'unknown option --bogus' });
 });
+
+test('findRepoRoot walks up to the checkout holding dev-cluster/image/Dockerfile (one start or several)', async () => {
+  const { findRepoRoot } = await import('../../../dev-cluster/cluster');
+  assert.equal(findRepoRoot(`${REPO}/dist/chunks`), REPO);
+  assert.equal(findRepoRoot(['/', `${REPO}/mesh/cli`]), REPO);
+  assert.equal(findRepoRoot('/'), undefined);
+  assert.equal(findRepoRoot(), REPO, 'from the current directory when run from the checkout');
+});
