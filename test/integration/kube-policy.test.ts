@@ -4,7 +4,9 @@
  * fake API) with meshed client proxies of two identities: the namespace's
  * config.weft.dev/default-inbound-policy annotation denies, and changing it opens the door while
  * the proxy serves; a Server + MeshTLSAuthentication + AuthorizationPolicy created in the API take
- * effect (only identity A gets in), and deleting the AuthorizationPolicy takes it away again.
+ * effect (only identity A gets in), and deleting the AuthorizationPolicy takes it away again. With
+ * the API cut off the proxy keeps its table; back after the API's history was compacted, the
+ * service relists (410 Gone) and a policy created meanwhile takes effect.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { identityName } from '../../mesh/config/identity';
 import { findResourceType, startFakeKubeApi, writeKubeconfig, type FakeKubeApi, type KubeObject } from '../fixtures/kube-api';
+import { startApiSwitch, type ApiSwitch } from '../unit/platform/api-switch';
 import { applyAndWait, httpGet, startMuxApp, startPolicyMesh, tablesApplied, waitFor, type Caller, type MuxApp, type PolicyMesh } from './policy-mesh';
 
 const T = {
@@ -27,8 +30,13 @@ const DEFAULT_POLICY = 'config.weft.dev/default-inbound-policy';
 const SERVER_ID = identityName({ serviceAccount: 'web', namespace: 'demo' });
 const A = identityName({ serviceAccount: 'a', namespace: 'demo' });
 const B = identityName({ serviceAccount: 'b', namespace: 'demo' });
+const authzOnlyA = {
+  metadata: { name: 'a-only' },
+  spec: { targetRef: { group: 'policy.weft.dev', kind: 'Server', name: 'web-http' }, requiredAuthenticationRefs: [{ group: 'policy.weft.dev', kind: 'MeshTLSAuthentication', name: 'only-a' }] },
+};
 
 let api: FakeKubeApi | undefined;
+let sw: ApiSwitch | undefined;
 let app: MuxApp | undefined;
 let mesh: PolicyMesh | undefined;
 let dir = '';
@@ -52,7 +60,8 @@ before(async () => {
     status: { phase: 'Running', podIP: '127.0.0.1' },
   };
   api.store.create(T.pod, 'demo', pod as unknown as KubeObject);
-  const kubeconfig = writeKubeconfig(dir, { server: api.url });
+  sw = await startApiSwitch(api.url);
+  const kubeconfig = writeKubeconfig(dir, { server: sw.url });
   service = spawn(process.execPath, ['--import', 'tsx', 'mesh/cli/main.ts', 'policy', '--kube', '--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   service.stderr!.setEncoding('utf8');
   service.stderr!.on('data', (d: string) => (serviceLog += d));
@@ -76,6 +85,7 @@ after(async () => {
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     if (service.exitCode === null) service.kill('SIGKILL');
   }
+  await sw?.close();
   await api?.close();
   await app?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -110,10 +120,7 @@ test('a Server + MeshTLSAuthentication + AuthorizationPolicy created in the API:
     () => {
       api!.store.create(T.server, 'demo', { metadata: { name: 'web-http' }, spec: { podSelector: { matchLabels: { app: 'web' } }, port: 'http' } });
       api!.store.create(T.mtls, 'demo', { metadata: { name: 'only-a' }, spec: { identities: [A] } });
-      api!.store.create(T.authz, 'demo', {
-        metadata: { name: 'a-only' },
-        spec: { targetRef: { group: 'policy.weft.dev', kind: 'Server', name: 'web-http' }, requiredAuthenticationRefs: [{ group: 'policy.weft.dev', kind: 'MeshTLSAuthentication', name: 'only-a' }] },
-      });
+      api!.store.create(T.authz, 'demo', authzOnlyA);
     },
     (l) => String(l['ports']).includes('Server web-http'),
   );
@@ -128,6 +135,19 @@ test('a Server + MeshTLSAuthentication + AuthorizationPolicy created in the API:
   const a = await httpGet(client(A), '/x');
   assert.equal(a.status, 403, 'a Server without any AuthorizationPolicy denies everyone (its accessPolicy deny)');
   assert.match(a.body, /no AuthorizationPolicy targets Server demo\/web-http/);
+});
+
+test('API cut off: the proxy keeps its table; back after compaction: 410 → relist → the policy created meanwhile applies', async () => {
+  assert.equal((await httpGet(client(A), '/x')).status, 403);
+  await sw!.down();
+  await waitFor('the informers to notice the outage', () => /keeping the last-known state/.test(serviceLog));
+  api!.store.create(T.authz, 'demo', authzOnlyA);
+  api!.compact();
+  assert.equal((await httpGet(client(A), '/x')).status, 403, 'the service cannot see the new policy: the last-known table stays');
+  await sw!.up();
+  await waitFor('a relist after 410 Gone', () => /watch expired \(410 Gone\), relisting/.test(serviceLog), 60_000);
+  await waitFor('identity A to be let in', async () => (await httpGet(client(A), '/x')).status === 200, 60_000);
+  assert.equal((await httpGet(client(B), '/x')).status, 403);
 });
 
 test('weft policy --kube stops cleanly on SIGTERM', async () => {
