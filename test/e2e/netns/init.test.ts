@@ -7,9 +7,12 @@ import { after, test } from 'node:test';
 import { netnsSkipReason, REPO, sh, skipOrFail } from './netns-env';
 
 const NS = `weft-init-${process.pid}`;
+const NS6 = `weft-init6-${process.pid}`;
 let created = false;
+let created6 = false;
 after(() => {
   if (created) sh('ip', ['netns', 'del', NS]);
+  if (created6) sh('ip', ['netns', 'del', NS6]);
 });
 
 const weft = (...args: string[]): string[] => [process.execPath, '--import', 'tsx', `${REPO}mesh/cli/main.ts`, ...args];
@@ -47,4 +50,21 @@ test('weft init as a non-root user says so and what to do', { timeout: 60_000 },
   assert.ok(!r.ok);
   assert.match(r.out, /must run as root/);
   assert.match(r.out, /next: run it as root with NET_ADMIN/);
+});
+
+test('IPv6 disabled in the namespace: weft init says so and how to opt out; --ipv4-only then applies IPv4 only', { timeout: 60_000 }, (t) => {
+  const skip = netnsSkipReason(['sysctl']);
+  if (skip) return skipOrFail(t, skip);
+  assert.ok(sh('ip', ['netns', 'add', NS6]).ok);
+  created6 = true;
+  assert.ok(sh('ip', ['netns', 'exec', NS6, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1']).ok);
+  const refused = sh('ip', ['netns', 'exec', NS6, ...weft('init')], 40_000);
+  assert.ok(!refused.ok);
+  assert.match(refused.out, /IPv6 is disabled in this network namespace/);
+  assert.match(refused.out, /next: pass --ipv4-only/);
+  assert.doesNotMatch(sh('ip', ['netns', 'exec', NS6, 'iptables', '-t', 'nat', '-S']).stdout, /WEFT_/, 'nothing applied');
+  const v4 = sh('ip', ['netns', 'exec', NS6, ...weft('init', '--ipv4-only')], 40_000);
+  assert.ok(v4.ok, v4.out);
+  assert.match(v4.out, /rules applied \(IPv4 only\)/);
+  assert.match(sh('ip', ['netns', 'exec', NS6, 'iptables', '-t', 'nat', '-S']).stdout, /-A OUTPUT -j WEFT_OUTBOUND/);
 });
