@@ -17,8 +17,8 @@ export const FAILING_BELOW = 0.99;
 export const DEGRADED_BELOW = 0.999;
 /** How much history a sparkline shows at most. */
 export const SPARKLINE_SPAN_MS = 2 * 60_000;
-/** A young history still spans at least this much (points do not crowd the right end). */
-export const MIN_SPAN_MS = 20_000;
+/** A young history spans from its first sample (a few of them already fill the width), at least this much. */
+export const MIN_SPAN_MS = 6_000;
 
 /** The time span a chart of these samples covers: from the first sample to now, between `min` and `max`. */
 export function adaptiveSpan(samples: readonly { t: number }[], now: number, min: number, max: number, roundTo = 1): number {

@@ -18,8 +18,8 @@ describe('rows of the sidebar metrics view', () => {
     assert.equal(r.spark.lines.length, 1);
     assert.equal(r.spark.lines[0]!.split(' ').length, 2);
     assert.match(r.title, /web is failing: 98\.21% success/);
-    // Two seconds of history span the sparkline's minimum (20 s), not its full 2 minutes.
-    assert.deepEqual(r.spark.lines[0]!.split(' ').map((p) => Number(p.split(',')[0])), [64.8, 72]);
+    // Two seconds of history span the sparkline's minimum (6 s), not its full 2 minutes.
+    assert.deepEqual(r.spark.lines[0]!.split(' ').map((p) => Number(p.split(',')[0])), [48, 72]);
   });
 
   test('a row without data shows dashes, is idle, and its sparkline has a gap', () => {
