@@ -96,7 +96,7 @@ export function componentArgs(component: ControlPlaneComponent, cfg: InstalledMe
     case 'destination':
       return ['destination', '--kube', '--listen', listen, '--trust-domain', cfg.trustDomain];
     case 'policy':
-      return ['policy', '--kube', '--listen', listen, '--default-inbound-policy', cfg.defaultInboundPolicy, '--cluster-networks', cfg.clusterNetworks.join(',')];
+      return ['policy', '--kube', '--listen', listen, '--default-inbound-policy', cfg.defaultInboundPolicy, '--cluster-networks', cfg.clusterNetworks.join(','), '--trust-domain', cfg.trustDomain];
     case 'proxy-injector':
       return [
         'injector', '--listen', listen,
@@ -106,7 +106,7 @@ export function componentArgs(component: ControlPlaneComponent, cfg: InstalledMe
         '--trust-anchors', `${config}/${CONFIG_MAP_KEYS.trustAnchors}`,
       ];
     case 'metrics-api':
-      return ['metrics-api', '--kube', '--listen', listen];
+      return ['metrics-api', '--kube', '--listen', listen, '--trust-domain', cfg.trustDomain];
   }
 }
 

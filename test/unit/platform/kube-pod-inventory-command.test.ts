@@ -33,9 +33,10 @@ test('durations', () => {
 });
 
 test("the metrics-api Deployment's arguments from weft install parse", () => {
-  const [command, ...args] = componentArgs('metrics-api', installedMeshConfig({}));
+  const [command, ...args] = componentArgs('metrics-api', installedMeshConfig({ trustDomain: 'example.org' }));
   assert.equal(command, 'metrics-api');
   const a = parseMetricsApiArgs(args);
   assert.ok(typeof a !== 'string', String(a));
   assert.deepEqual(a.listen, { host: '0.0.0.0', port: CONTROL_PLANE_PORTS.metricsApi });
+  assert.equal(a.trustDomain, 'example.org');
 });

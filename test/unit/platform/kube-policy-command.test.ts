@@ -30,7 +30,7 @@ test('weft policy --kube usage errors say what is wrong', () => {
 });
 
 test("the policy Deployment's arguments from weft install parse as the Kubernetes mode with the installed defaults", () => {
-  const cfg = installedMeshConfig({ defaultInboundPolicy: 'cluster-authenticated' });
+  const cfg = installedMeshConfig({ defaultInboundPolicy: 'cluster-authenticated', trustDomain: 'example.org' });
   const [command, ...args] = componentArgs('policy', cfg);
   assert.equal(command, 'policy');
   const a = parsePolicyArgs(args);
@@ -39,4 +39,5 @@ test("the policy Deployment's arguments from weft install parse as the Kubernete
   assert.deepEqual(a.listen, { host: '0.0.0.0', port: CONTROL_PLANE_PORTS.policy });
   assert.equal(a.meshDefaults.defaultInboundPolicy, 'cluster-authenticated');
   assert.deepEqual(a.meshDefaults.clusterNetworks, cfg.clusterNetworks);
+  assert.equal(a.meshDefaults.trustDomain, 'example.org', 'ServiceAccount references compile to identities of the installed trust domain');
 });
