@@ -27,6 +27,16 @@ const jobs = [
     packages: 'external',
   }),
 ];
+// Big parts of the extension live in their own files, required on first use, so activation parses little:
+// client-node (~14 MB of JavaScript) and the install/check/dev-cluster commands (x509, execa).
+const lazyBundles = {
+  name: 'lazy-bundles',
+  setup: (b) => {
+    const lazy = (filter, file) => b.onResolve({ filter }, (a) => (a.kind === 'entry-point' ? undefined : { path: `./${file}`, external: true }));
+    lazy(/^@kubernetes\/client-node$/, 'kube-client-node.cjs');
+    lazy(/\/commands\/mesh-commands$/, 'extension-mesh-commands.cjs');
+  },
+};
 if (existsSync('extension/extension.ts')) {
   jobs.push(build({
     ...common,
@@ -35,10 +45,11 @@ if (existsSync('extension/extension.ts')) {
     platform: 'node',
     format: 'cjs',
     external: ['vscode', 'koffi'],
-    // client-node is ~14 MB of JavaScript: it lives in its own file, required on first use (activation stays fast).
-    plugins: [{ name: 'lazy-client-node', setup: (b) => b.onResolve({ filter: /^@kubernetes\/client-node$/ }, () => ({ path: './kube-client-node.cjs', external: true })) }],
+    plugins: [lazyBundles],
+    supported: { 'dynamic-import': false }, // import() of a lazy bundle becomes require(): one module instance, VS Code's `vscode` shim applies
   }));
   jobs.push(build({ ...common, entryPoints: { 'kube-client-node': '@kubernetes/client-node' }, outdir: 'dist', outExtension: { '.js': '.cjs' }, platform: 'node', format: 'cjs' }));
+  jobs.push(build({ ...common, entryPoints: { 'extension-mesh-commands': 'extension/commands/mesh-commands.ts' }, outdir: 'dist', outExtension: { '.js': '.cjs' }, platform: 'node', format: 'cjs', external: ['vscode', 'koffi'], plugins: [lazyBundles], supported: { 'dynamic-import': false } }));
 }
 const views = existsSync('webviews') ? readdirSync('webviews').filter((f) => f.endsWith('.view.ts')) : [];
 if (views.length > 0) {

@@ -71,7 +71,9 @@ export function installExtension(extensionsDir: string): string {
   cpSync(bundle, join(target, 'dist', 'extension.cjs'));
   if (existsSync(`${bundle}.map`)) cpSync(`${bundle}.map`, join(target, 'dist', 'extension.cjs.map'));
   cpSync(join(REPO_ROOT, 'docs'), join(target, 'docs'), { recursive: true });
-  for (const extra of ['resources', join('dist', 'webviews'), join('dist', 'kube-client-node.cjs')]) {
+  // The lazily required bundles (dist/*.cjs besides extension.cjs), the webviews, the icons.
+  const bundles = readdirSync(join(REPO_ROOT, 'dist')).filter((f) => f.endsWith('.cjs') && f !== 'extension.cjs').map((f) => join('dist', f));
+  for (const extra of ['resources', join('dist', 'webviews'), ...bundles]) {
     if (existsSync(join(REPO_ROOT, extra))) cpSync(join(REPO_ROOT, extra), join(target, extra), { recursive: true });
   }
   return id;
