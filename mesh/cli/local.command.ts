@@ -227,8 +227,11 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
       ? [controlPlane.identity, controlPlane.destination, ...(controlPlane.policy ? [controlPlane.policy] : [])].map((c) => ({ name: c.process.name, pid: c.process.pid, addr: formatAddr(c.addr), log: logPath(c.process.name) }))
       : [];
   let stateWrite = Promise.resolve();
+  /** The start in progress: a stop requested meanwhile (Ctrl-C, a lost terminal) waits for it to end, so nothing is started after the stop. */
+  let starting: Promise<unknown> | undefined;
   const finish = async (removeLogs: boolean): Promise<number> => {
     unwatchFile(file);
+    await starting?.catch(() => undefined);
     await stateWrite;
     controlPlane?.close();
     await sup.stopAll();
@@ -251,24 +254,22 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
   let run;
   let started;
   try {
-    run = await Promise.race([
-      startLocalRun(topology, {
-        workDir: join(dir, 'mesh'),
-        supervisor: sup,
-        onLog: log,
-        onProgress: (m) => say(`  ${m}`),
-        leafLifetimeMs: certLifetimeMs,
-        identityAddr: process.env[IDENTITY_ADDR_ENV] || undefined,
-        destinationAddr: process.env[DESTINATION_ADDR_ENV] || undefined,
-        policyAddr: process.env[POLICY_ADDR_ENV] || undefined,
-        onControlPlane: (cp) => {
-          controlPlane = cp;
-          // Recorded at once: `down` finds these PIDs even if the run dies before it is up.
-          stateWrite = stateWrite.then(() => writeState(dir, { ...base, status: 'starting', workloads: [], controlPlane: controlPlaneState() })).catch(() => undefined);
-        },
-      }),
-      stopRequested.then(() => undefined),
-    ]);
+    starting = startLocalRun(topology, {
+      workDir: join(dir, 'mesh'),
+      supervisor: sup,
+      onLog: log,
+      onProgress: (m) => say(`  ${m}`),
+      leafLifetimeMs: certLifetimeMs,
+      identityAddr: process.env[IDENTITY_ADDR_ENV] || undefined,
+      destinationAddr: process.env[DESTINATION_ADDR_ENV] || undefined,
+      policyAddr: process.env[POLICY_ADDR_ENV] || undefined,
+      onControlPlane: (cp) => {
+        controlPlane = cp;
+        // Recorded at once: `down` finds these PIDs even if the run dies before it is up.
+        stateWrite = stateWrite.then(() => writeState(dir, { ...base, status: 'starting', workloads: [], controlPlane: controlPlaneState() })).catch(() => undefined);
+      },
+    });
+    run = await Promise.race([starting, stopRequested.then(() => undefined)]);
     started = run?.workloads;
     if (started) {
       // An app that exits at once (a client with no port to wait for, a crash right after listening).
