@@ -37,3 +37,28 @@ export function backendsFromRoutes(destinationsJson: string, service: string, na
   }
   return out;
 }
+
+/** The parts of a gateway.networking.k8s.io/v1 HTTPRoute a split needs. */
+export interface HttpRouteLike {
+  metadata?: { namespace?: string; name?: string };
+  spec?: {
+    parentRefs?: { group?: string; kind?: string; name: string; namespace?: string }[];
+    rules?: { matches?: { path?: { type?: string; value?: string }; headers?: unknown[]; queryParams?: unknown[]; method?: string }[]; backendRefs?: { group?: string; kind?: string; name: string; namespace?: string; weight?: number }[] }[];
+  };
+}
+
+/**
+ * In a cluster: the weighted backend Services of the HTTPRoute whose parent is the Service (GAMMA),
+ * from its catch-all rule (no matches, or PathPrefix /), as the destination service splits.
+ */
+export function backendsFromHttpRoutes(routes: readonly HttpRouteLike[], service: string, namespace: string): Backend[] {
+  const core = (g: string | undefined): boolean => g === undefined || g === '' || g === 'core';
+  const route = routes.find((r) => (r.metadata?.namespace ?? namespace) === namespace && (r.spec?.parentRefs ?? []).some((p) => p.kind === 'Service' && core(p.group) && p.name === service && (p.namespace ?? namespace) === namespace));
+  const catchAll = route?.spec?.rules?.find((rule) => {
+    const m = rule.matches ?? [];
+    return m.length === 0 || m.some((x) => !x.headers?.length && !x.queryParams?.length && !x.method && (!x.path || ((x.path.type ?? 'PathPrefix') === 'PathPrefix' && (x.path.value ?? '/') === '/')));
+  });
+  return (catchAll?.backendRefs ?? [])
+    .filter((b) => (b.kind ?? 'Service') === 'Service' && core(b.group) && (b.namespace ?? namespace) === namespace)
+    .map((b) => ({ workload: b.name, weight: b.weight ?? 1, kind: 'service' as const }));
+}

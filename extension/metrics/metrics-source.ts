@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Edge, StatKind, StatRow } from '../../mesh/control/metrics-api/aggregate';
 import { fetchEdges, fetchStat } from '../../mesh/control/metrics-api/client';
 import type { ViewStatus } from '../../webviews/messages/metrics-messages';
-import { backendsFromRoutes, backendsOf } from './local-backends';
+import { backendsFromHttpRoutes, backendsFromRoutes, backendsOf, type HttpRouteLike } from './local-backends';
 import type { MetricsEndpoint, MetricsEndpoints } from './metrics-endpoint';
 import { MetricsHistory } from './metrics-history';
 import type { Backend } from './service-panel-model';
@@ -37,6 +37,8 @@ export class MetricsSource {
     readonly endpoints: Pick<MetricsEndpoints, 'resolve' | 'reset'>,
     private readonly log: Log,
     private readonly now: () => number = Date.now,
+    /** A cluster's HTTPRoutes of a namespace (for splits); none when not given or on failure. */
+    private readonly httpRoutes?: (namespace: string) => Promise<HttpRouteLike[]>,
   ) {}
 
   /** Every row of one kind (all namespaces), recorded in the history. */
@@ -60,6 +62,10 @@ export class MetricsSource {
 
   /** A service's weighted backends: in local mode, from the run's topology file, else its control plane's routes. */
   async backends(endpoint: MetricsEndpoint, service: string, namespace: string): Promise<Backend[]> {
+    if (endpoint.mode === 'cluster') {
+      const routes = this.httpRoutes ? await this.httpRoutes(namespace).catch(() => []) : [];
+      return backendsFromHttpRoutes(routes, service, namespace);
+    }
     if (endpoint.mode !== 'local') return [];
     const read = (path: string | undefined): Promise<string | undefined> => (path ? readFile(path, 'utf8').catch(() => undefined) : Promise.resolve(undefined));
     const topology = await read(endpoint.topologyFile);

@@ -8,13 +8,13 @@ import { MetricsCodeLensProvider } from '../codelens/metrics-codelens';
 import { MetricsSource, type Log } from './metrics-source';
 import { MetricsViewProvider } from './metrics-view-provider';
 import { ServicePanels } from './service-panel';
-import { disposeSharedMetricsEndpoints, sharedMetricsEndpoints } from './shared-endpoints';
+import { disposeSharedMetricsEndpoints, listHttpRoutes, sharedMetricsEndpoints } from './shared-endpoints';
 
 export function registerMetrics(context: vscode.ExtensionContext): void {
   let channel: vscode.LogOutputChannel | undefined;
   const out = (): vscode.LogOutputChannel => (channel ??= vscode.window.createOutputChannel('Weft Metrics', { log: true }));
   const log: Log = { info: (m) => out().info(m), warn: (m) => out().warn(m) };
-  const source = new MetricsSource(sharedMetricsEndpoints(), log);
+  const source = new MetricsSource(sharedMetricsEndpoints(), log, Date.now, listHttpRoutes);
   const view = new MetricsViewProvider(context, source, log);
   const panels = new ServicePanels(context.extensionUri, source, log);
   const lenses = new MetricsCodeLensProvider(source);

@@ -76,21 +76,27 @@ export function edgesFor(edges: readonly Edge[], target: PanelTarget, backends: 
 }
 
 export interface Backend {
+  /** The backend's name: a workload (local mode) or a Service (an HTTPRoute's backendRef). */
   workload: string;
   weight: number;
+  /** What `workload` names (default: a workload). */
+  kind?: 'workload' | 'service';
 }
 
-/** Configured weights next to the backends' observed RPS (workload stats: their inbound traffic). */
-export function trafficSplit(backends: readonly Backend[], workloadRows: readonly StatRow[], namespace: string): SplitRow[] | undefined {
+/**
+ * Configured weights next to the backends' observed RPS: a workload backend's from its own stats
+ * (inbound), a Service backend's from the service stats (what its clients sent it).
+ */
+export function trafficSplit(backends: readonly Backend[], rows: readonly StatRow[], namespace: string): SplitRow[] | undefined {
   if (backends.length < 2) return undefined;
   const totalWeight = backends.reduce((s, b) => s + b.weight, 0);
-  const rpsOf = (w: string): number | undefined => {
-    const row = workloadRows.find((r) => r.namespace === namespace && r.name === w);
+  const rpsOf = (b: Backend): number | undefined => {
+    const row = rows.find((r) => r.kind === (b.kind ?? 'workload') && r.namespace === namespace && r.name === b.workload);
     return row && row.podsWithData > 0 ? row.rps : undefined;
   };
-  const totalRps = backends.reduce((s, b) => s + (rpsOf(b.workload) ?? 0), 0);
+  const totalRps = backends.reduce((s, b) => s + (rpsOf(b) ?? 0), 0);
   return backends.map((b) => {
-    const rps = rpsOf(b.workload);
+    const rps = rpsOf(b);
     const observed = rps !== undefined && totalRps > 0 ? rps / totalRps : undefined;
     return {
       workload: b.workload,
@@ -111,7 +117,8 @@ export interface PanelInput {
   samples: readonly Sample[];
   edges: readonly Edge[];
   backends: readonly Backend[];
-  workloadRows: readonly StatRow[];
+  /** The namespace's workload rows and service rows (the split's observed RPS). */
+  namespaceRows: readonly StatRow[];
   status: ViewStatus;
   source: string;
   now: number;
@@ -142,7 +149,7 @@ export function panelMessage(i: PanelInput): PanelMessage {
     charts: panelCharts(i.samples, i.now),
     inbound,
     outbound,
-    split: trafficSplit(i.backends, i.workloadRows, i.target.namespace),
+    split: trafficSplit(i.backends, i.namespaceRows, i.target.namespace),
     status: i.status,
     source: i.source,
     updatedAt: i.updatedAt,

@@ -27,7 +27,7 @@ export function targetFromArgument(arg: unknown): PanelTarget | undefined {
 class ServicePanel {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private inflight = false;
-  private last: { row?: StatRow; workloads: StatRow[]; edges: Edge[]; backends: Backend[]; source: string } = { workloads: [], edges: [], backends: [], source: '' };
+  private last: { row?: StatRow; rows: StatRow[]; edges: Edge[]; backends: Backend[]; source: string } = { rows: [], edges: [], backends: [], source: '' };
   private status: ViewStatus = { level: 'waiting', message: 'Looking for the metrics API…' };
 
   constructor(
@@ -77,10 +77,10 @@ class ServicePanel {
       const failure = [stat, workloads, edges].find((r) => r !== undefined && !r.ok);
       if (failure && !failure.ok) this.status = failure.status;
       else if (workloads.ok && edges.ok) {
-        const rows = stat?.ok ? stat.value : workloads.value;
+        const rows = [...(stat?.ok ? stat.value : []), ...workloads.value];
         this.last = {
           row: rows.find((r) => r.kind === t.kind && r.name === t.name && r.namespace === t.namespace),
-          workloads: workloads.value,
+          rows,
           edges: edges.value,
           backends: t.kind === 'service' ? await this.source.backends(workloads.endpoint, t.name, t.namespace) : [],
           source: workloads.endpoint.label,
@@ -103,7 +103,7 @@ class ServicePanel {
         samples: this.source.history.series(rowKey(this.target), now, PANEL_SPAN_MS),
         edges: this.last.edges,
         backends: this.last.backends,
-        workloadRows: this.last.workloads,
+        namespaceRows: this.last.rows,
         status: this.status,
         source: this.last.source,
         now,

@@ -9,6 +9,7 @@
  * resolve() looks again. The explorer's cluster stats: `clusterMetricsUrl(connection.context)`.
  */
 import * as vscode from 'vscode';
+import type { HttpRouteLike } from './local-backends';
 import { MetricsEndpoints } from './metrics-endpoint';
 
 let shared: MetricsEndpoints | undefined;
@@ -26,6 +27,15 @@ export function sharedMetricsEndpoints(): MetricsEndpoints {
 export function setMetricsConnection(c: { prefer?: 'local' | 'cluster'; context?: string }): void {
   connection = { ...c };
   shared?.reset();
+}
+
+/** The HTTPRoutes of a namespace in the current cluster (gateway.networking.k8s.io/v1), for traffic splits. */
+export async function listHttpRoutes(namespace: string): Promise<HttpRouteLike[]> {
+  const { loadKubeClient } = await import('../../mesh/platform/kube-client');
+  const loaded = await loadKubeClient({ context: connection.context, checkReachable: false });
+  if (!loaded.ok) return [];
+  const list = (await loaded.client.custom.listNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', namespace, plural: 'httproutes' })) as { items?: HttpRouteLike[] };
+  return list.items ?? [];
 }
 
 export function disposeSharedMetricsEndpoints(): void {

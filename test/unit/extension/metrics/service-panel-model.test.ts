@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Edge } from '../../../../mesh/control/metrics-api/aggregate';
-import { backendsFromRoutes, backendsOf } from '../../../../extension/metrics/local-backends';
+import { backendsFromHttpRoutes, backendsFromRoutes, backendsOf } from '../../../../extension/metrics/local-backends';
 import { MetricsHistory } from '../../../../extension/metrics/metrics-history';
 import { edgesFor, panelMessage, successAxisMin, trafficSplit } from '../../../../extension/metrics/service-panel-model';
 import { statRow } from './fixtures';
@@ -75,6 +75,32 @@ describe('traffic split from the local control plane', () => {
   });
 });
 
+describe('traffic split in a cluster (HTTPRoute)', () => {
+  const route = (over: object = {}) => ({
+    metadata: { namespace: 'demo', name: 'voting-split' },
+    spec: {
+      parentRefs: [{ group: 'core', kind: 'Service', name: 'voting' }],
+      rules: [
+        { matches: [{ path: { type: 'Exact', value: '/admin' } }], backendRefs: [{ name: 'voting-admin' }] },
+        { backendRefs: [{ name: 'voting-v1', port: 8080, weight: 90 }, { name: 'voting-v2', port: 8080, weight: 10 }, { kind: 'Other', name: 'x' }] },
+      ],
+    },
+    ...over,
+  });
+
+  test("the catch-all rule's backend Services of the route whose parent is the service", () => {
+    assert.deepEqual(backendsFromHttpRoutes([route()], 'voting', 'demo'), [{ workload: 'voting-v1', weight: 90, kind: 'service' }, { workload: 'voting-v2', weight: 10, kind: 'service' }]);
+    assert.deepEqual(backendsFromHttpRoutes([route()], 'web', 'demo'), []);
+    assert.deepEqual(backendsFromHttpRoutes([route({ metadata: { namespace: 'other' } })], 'voting', 'demo'), []);
+    assert.deepEqual(backendsFromHttpRoutes([route({ spec: { parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'voting' }], rules: [] } })], 'voting', 'demo'), [], 'a Gateway parent is north-south, not a mesh split');
+  });
+
+  test('observed RPS of Service backends comes from the service rows', () => {
+    const split = trafficSplit([{ workload: 'voting-v1', weight: 90, kind: 'service' }, { workload: 'voting-v2', weight: 10, kind: 'service' }], [statRow({ name: 'voting-v1', rps: 3 }), statRow({ name: 'voting-v1', kind: 'service', rps: 8 }), statRow({ name: 'voting-v2', kind: 'service', rps: 2 })], 'demo');
+    assert.deepEqual(split?.map((s) => [s.workload, s.rps, s.observedShare]), [['voting-v1', '8.0', '80.0%'], ['voting-v2', '2.0', '20.0%']]);
+  });
+});
+
 describe('panel charts', () => {
   test('the success axis zooms in: 90 % while all values are above, else the tenth below the lowest', () => {
     assert.equal(successAxisMin([0.95, 1]), 0.9);
@@ -92,7 +118,7 @@ describe('the panel message', () => {
     h.record([row], 1_002_000);
     const m = panelMessage({
       target: { kind: 'service', namespace: 'demo', name: 'voting' }, row, samples: h.series('service/demo/voting', 1_002_000), edges: [edge('web', 'voting')],
-      backends: [], workloadRows: [], status: { level: 'ok' }, source: 'local', now: 1_002_000, updatedAt: '12:00:00',
+      backends: [], namespaceRows: [], status: { level: 'ok' }, source: 'local', now: 1_002_000, updatedAt: '12:00:00',
     });
     assert.equal(m.health, 'failing');
     assert.deepEqual(m.summary.slice(0, 2), [{ label: 'Success', value: '80.00%' }, { label: 'RPS', value: '4.0' }]);
@@ -102,7 +128,7 @@ describe('the panel message', () => {
   });
 
   test('a target the API does not know yet: dashes and an explanation', () => {
-    const m = panelMessage({ target: { kind: 'workload', namespace: 'demo', name: 'ghost' }, row: undefined, samples: [], edges: [], backends: [], workloadRows: [], status: { level: 'ok' }, source: 'local', now: 0, updatedAt: '' });
+    const m = panelMessage({ target: { kind: 'workload', namespace: 'demo', name: 'ghost' }, row: undefined, samples: [], edges: [], backends: [], namespaceRows: [], status: { level: 'ok' }, source: 'local', now: 0, updatedAt: '' });
     assert.equal(m.health, 'idle');
     assert.match(m.title, /ghost: not seen by the metrics API/);
     assert.ok(m.summary.every((s) => s.value === '–'));
