@@ -228,7 +228,7 @@ async function supervisor(file: string, dir: string, topology: import('../../dev
       : [];
   let stateWrite = Promise.resolve();
   /** The start in progress: a stop requested meanwhile (Ctrl-C, a lost terminal) waits for it to end, so nothing is started after the stop. */
-  let starting: Promise<unknown> | undefined;
+  let starting: Promise<import('../../dev-cluster/local/local-mesh').LocalRun> | undefined;
   const finish = async (removeLogs: boolean): Promise<number> => {
     unwatchFile(file);
     await starting?.catch(() => undefined);
