@@ -66,6 +66,8 @@ export class Explorer implements vscode.Disposable {
   start(): void {
     if (this.started) return;
     this.started = true;
+    const saved = this.connection.context;
+    if (saved) void import('../metrics/shared-endpoints').then((m) => m.setMetricsConnection({ prefer: 'cluster', context: saved }));
     void this.connection.connect();
     void this.reloadLocal();
     this.watchLocalState();
