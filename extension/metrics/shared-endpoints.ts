@@ -31,12 +31,17 @@ export function setMetricsConnection(c: { prefer?: 'local' | 'cluster'; context?
 
 /** The HTTPRoutes of a namespace in the current cluster (gateway.networking.k8s.io/v1), for traffic splits. */
 export async function listHttpRoutes(namespace: string): Promise<HttpRouteLike[]> {
-  const { loadKubeClient } = await import('../../mesh/platform/kube-client');
-  const loaded = await loadKubeClient({ context: connection.context, checkReachable: false });
-  if (!loaded.ok) return [];
-  const list = (await loaded.client.custom.listNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', namespace, plural: 'httproutes' })) as { items?: HttpRouteLike[] };
+  // The client is kept per context (the panel asks every 2 s).
+  if (!routesClient || routesClient.context !== connection.context) {
+    const { loadKubeClient } = await import('../../mesh/platform/kube-client');
+    const loaded = await loadKubeClient({ context: connection.context, checkReachable: false });
+    if (!loaded.ok) return [];
+    routesClient = { context: connection.context, custom: loaded.client.custom };
+  }
+  const list = (await routesClient.custom.listNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', namespace, plural: 'httproutes' })) as { items?: HttpRouteLike[] };
   return list.items ?? [];
 }
+let routesClient: { context: string | undefined; custom: import('@kubernetes/client-node').CustomObjectsApi } | undefined;
 
 export function disposeSharedMetricsEndpoints(): void {
   shared?.dispose();
