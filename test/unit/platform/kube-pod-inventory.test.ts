@@ -5,6 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeConfig, type V1Container, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
+import jsonpatch, { type Operation } from 'fast-json-patch';
+import { inject } from '../../../mesh/control/injector/injector';
 import { podWorkload, proxyAdminPort, scrapeTargetsFromPods, KubePodInventory } from '../../../mesh/platform/kube-pod-inventory';
 import { findResourceType, kubeconfigYaml, startFakeKubeApi, type KubeObject } from '../../fixtures/kube-api';
 
@@ -99,5 +101,21 @@ describe('KubePodInventory', () => {
       await inv.stop();
       await api.close();
     }
+  });
+});
+
+describe('an injected pod (the injector and the inventory agree on the admin port)', () => {
+  it("a pod patched by the injector is meshed and scraped at podIP:4191, the injector's weft-admin port", () => {
+    const original = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-5d8f7-x', namespace: 'shop', labels: { 'pod-template-hash': '5d8f7' }, ownerReferences: [owner('ReplicaSet', 'web-5d8f7')] },
+      spec: { serviceAccountName: 'web', containers: [{ name: 'web', image: 'web', ports: [{ name: 'http', containerPort: 8080 }] }] },
+    };
+    const { patch } = inject(original, { metadata: { name: 'shop', annotations: { 'weft.dev/inject': 'enabled' } } }, { proxyImage: 'weft:dev', proxyVersion: 'dev', trustAnchorsPem: 'x' });
+    assert.ok(patch.length > 0, 'the injector injected');
+    const injected = jsonpatch.applyPatch(structuredClone(original), patch as Operation[]).newDocument as V1Pod;
+    injected.status = { phase: 'Running', podIP: '10.1.2.3' };
+    assert.deepEqual(scrapeTargetsFromPods([injected]), [{ namespace: 'shop', workload: 'web', pod: 'web-5d8f7-x', admin: '10.1.2.3:4191', identity: 'web.shop.serviceaccount.identity.weft.cluster.local' }]);
   });
 });

@@ -5,6 +5,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubernetesObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import jsonpatch, { type Operation } from 'fast-json-patch';
+import { inject } from '../../../mesh/control/injector/injector';
 import { MESH_POLICY_DEFAULTS, type MeshPolicyDefaults } from '../../../mesh/control/policy/inbound-policy';
 import { answerLine, workloadFacts } from '../../../mesh/control/policy/policy-model';
 import { isPolicyRoute, policyModelFromKube, type KubePolicyFacts } from '../../../mesh/platform/kube-policy-source';
@@ -121,5 +123,20 @@ describe('policyModelFromKube', () => {
     const other = JSON.parse(answerLine(model, { namespace: 'default', name: 'x' })) as { policy: { table: { defaultPolicy: string }; workload: { known: boolean } } };
     assert.equal(other.policy.workload.known, false);
     assert.equal(other.policy.table.defaultPolicy, 'cluster-authenticated', 'no annotation: the mesh default given');
+  });
+
+  it("an injected pod's workload is its app: the native weft-proxy sidecar's ports and probes are left out", () => {
+    const original = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-1', namespace: 'shop', labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'web', ports: [{ name: 'http', containerPort: 8080 }], livenessProbe: { httpGet: { path: '/live', port: 8080 } } }] },
+    };
+    const { patch } = inject(original, { metadata: { name: 'shop', annotations: { 'weft.dev/inject': 'enabled' } } }, { proxyImage: 'weft:dev', proxyVersion: 'dev', trustAnchorsPem: 'x' });
+    const injected = jsonpatch.applyPatch(structuredClone(original), patch as Operation[]).newDocument as V1Pod;
+    assert.ok(injected.spec?.initContainers?.some((c) => c.name === 'weft-proxy' && (c.ports?.length ?? 0) > 0), 'the injector added a proxy with ports');
+    const w = policyModelFromKube(facts({ pods: [injected] }), defaults).model.workloads.get('shop/web-1')!;
+    assert.deepEqual(w.ports, [{ name: 'http', port: 8080 }]);
+    assert.deepEqual(w.probes, [{ port: 8080, path: '/live' }]);
   });
 });
