@@ -343,3 +343,16 @@ workloads:
   );
   assert.deepEqual(errorsOf(`policy: policy.yaml\nworkloads:\n  - name: api\n    command: [node, api.js]\n`), ['1: policy: expected a list']);
 });
+
+test('the policy example in docs/local-mode.md parses, with its policy settings', () => {
+  const md = readFileSync(new URL('../../../docs/local-mode.md', import.meta.url), 'utf8');
+  const example = /```yaml\n# topology.yaml with policy\n([\s\S]*?)```/.exec(md);
+  assert.ok(example, 'the example block');
+  const lt = toLocalTopology(good(example[1]!), '/project');
+  assert.deepEqual(lt.policy, { files: ['/project/policy.yaml'], defaultInboundPolicy: 'all-authenticated' });
+  assert.deepEqual(lt.workloads.map((w) => [w.name, w.labels, w.defaultInboundPolicy]), [
+    ['api', { app: 'api', tier: 'backend' }, undefined],
+    ['metrics-sink', { app: 'metrics-sink' }, 'all-unauthenticated'],
+  ]);
+  assert.deepEqual(checkTopology(lt), []);
+});
