@@ -17,6 +17,7 @@ import type { Backend } from './service-panel-model';
 /** The window of the live numbers: short enough to move, long enough to hold a few scrapes. */
 export const LIVE_WINDOW = '30s';
 export const POLL_MS = 2_000;
+export const COALESCE_MS = 1_000;
 
 export interface Log {
   info(message: string): void;
@@ -41,8 +42,21 @@ export class MetricsSource {
     private readonly httpRoutes?: (namespace: string) => Promise<HttpRouteLike[]>,
   ) {}
 
-  /** Every row of one kind (all namespaces), recorded in the history. */
-  async stat(kind: StatKind, namespace?: string): Promise<Fetched<StatRow[]>> {
+  /** Answers younger than COALESCE_MS are shared (the view, a panel and the CodeLens poll the same rows). */
+  private readonly recent = new Map<string, { at: number; answer: Promise<Fetched<StatRow[]>> }>();
+
+  /** Every row of one kind (all namespaces, or one), recorded in the history. */
+  stat(kind: StatKind, namespace?: string): Promise<Fetched<StatRow[]>> {
+    const key = `${kind}/${namespace ?? ''}`;
+    const at = this.now();
+    const hit = this.recent.get(key);
+    if (hit && at - hit.at < COALESCE_MS) return hit.answer;
+    const answer = this.fetchStat(kind, namespace);
+    this.recent.set(key, { at, answer });
+    return answer;
+  }
+
+  private async fetchStat(kind: StatKind, namespace?: string): Promise<Fetched<StatRow[]>> {
     const ep = await this.endpoint();
     if (!ep.ok) return ep;
     const r = await fetchStat(ep.value.url, { kind, namespace, window: LIVE_WINDOW });

@@ -52,6 +52,31 @@ describe('the metrics source of the views', () => {
     assert.deepEqual(lines.map((l) => l.split(':')[0]), ['info metrics API answering at http', `warn ${NOT_ANSWERING}`, 'info metrics API answering at http']);
   });
 
+  test('the same rows asked twice within a second share one request', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'workload', namespace: null, windowMs: 30_000, rows: [statRow({ name: 'web' })], scrapeErrors: [] }));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      let now = 0;
+      const source = new MetricsSource({ resolve: async () => ({ ok: true, endpoint: { url, mode: 'local', label: 't' } }), reset: () => undefined }, { info: () => undefined, warn: () => undefined }, () => now);
+      await Promise.all([source.stat('workload'), source.stat('workload')]);
+      now = 900;
+      await source.stat('workload');
+      assert.equal(requests, 1);
+      await source.stat('workload', 'demo');
+      assert.equal(requests, 2, 'another namespace is another request');
+      now = 1_000;
+      await source.stat('workload');
+      assert.equal(requests, 3, 'a second later: asked again');
+    } finally {
+      server.close();
+    }
+  });
+
   test('no endpoint at all: a waiting status with the reason and the next step, logged once', async () => {
     const lines: string[] = [];
     const source = new MetricsSource({ resolve: async () => ({ ok: false, reason: 'no local mesh is running', hint: 'run Mesh: Start Local Demo' }), reset: () => undefined }, { info: (m) => lines.push(m), warn: (m) => lines.push(m) });
