@@ -18,6 +18,23 @@ export interface PanelTarget {
   name: string;
 }
 
+const WORKLOAD_KINDS = new Set(['workload', 'deployment', 'statefulset', 'daemonset', 'replicaset', 'localworkload']);
+
+/**
+ * The command's argument: `{ namespace, name, kind }` from the metrics view, a CodeLens or the
+ * explorer (kind `workload`/`service`, or a manifest kind: Deployment, StatefulSet, DaemonSet,
+ * LocalWorkload → workload; Service or none → service); anything else: undefined (a quick pick).
+ */
+export function targetFromArgument(arg: unknown): PanelTarget | undefined {
+  if (typeof arg !== 'object' || arg === null) return undefined;
+  const a = arg as Record<string, unknown>;
+  const kindText = typeof a['kind'] === 'string' ? a['kind'].toLowerCase() : 'service';
+  const kind: RowKind = WORKLOAD_KINDS.has(kindText) ? 'workload' : 'service';
+  const ns = a['namespace'];
+  const name = a['name'];
+  return typeof ns === 'string' && typeof name === 'string' && ns !== '' && name !== '' ? { kind, namespace: ns, name } : undefined;
+}
+
 /** The success chart's floor: 90 % while every value is above, else the tenth below the lowest (never below 0). */
 export function successAxisMin(values: readonly number[]): number {
   const lowest = Math.min(1, ...values);

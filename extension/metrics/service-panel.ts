@@ -7,22 +7,14 @@
 import * as vscode from 'vscode';
 import type { StatRow } from '../../mesh/control/metrics-api/aggregate';
 import type { Edge } from '../../mesh/control/metrics-api/aggregate';
-import { parseWebviewMessage, type RowKind, type ViewStatus } from '../../webviews/messages/metrics-messages';
+import { parseWebviewMessage, type ViewStatus } from '../../webviews/messages/metrics-messages';
 import { rowKey } from './metrics-history';
 import { clock } from './metrics-table-model';
 import { POLL_MS, type Log, type MetricsSource } from './metrics-source';
-import { panelMessage, PANEL_SPAN_MS, type Backend, type PanelTarget } from './service-panel-model';
+import { panelMessage, PANEL_SPAN_MS, targetFromArgument, type Backend, type PanelTarget } from './service-panel-model';
 import { webviewHtml, webviewRoots } from './webview-html';
 
 export const SERVICE_PANEL_VIEW_TYPE = 'weft.serviceMetrics';
-
-/** The command's argument: `{ namespace, name, kind }` (kind defaults to service), or nothing for a quick pick. */
-export function targetFromArgument(arg: unknown): PanelTarget | undefined {
-  if (typeof arg !== 'object' || arg === null) return undefined;
-  const a = arg as Record<string, unknown>;
-  const kind: RowKind = a['kind'] === 'workload' ? 'workload' : 'service';
-  return typeof a['namespace'] === 'string' && typeof a['name'] === 'string' && a['namespace'] && a['name'] ? { kind, namespace: a['namespace'], name: a['name'] } : undefined;
-}
 
 class ServicePanel {
   private timer: ReturnType<typeof setTimeout> | undefined;

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { Edge } from '../../../../mesh/control/metrics-api/aggregate';
 import { backendsFromHttpRoutes, backendsFromRoutes, backendsOf } from '../../../../extension/metrics/local-backends';
 import { MetricsHistory } from '../../../../extension/metrics/metrics-history';
-import { edgesFor, panelMessage, successAxisMin, trafficSplit } from '../../../../extension/metrics/service-panel-model';
+import { edgesFor, panelMessage, successAxisMin, targetFromArgument, trafficSplit } from '../../../../extension/metrics/service-panel-model';
 import { statRow } from './fixtures';
 
 const edge = (src: string, dst: string, over: Partial<Edge> = {}): Edge => ({
@@ -98,6 +98,18 @@ describe('traffic split in a cluster (HTTPRoute)', () => {
   test('observed RPS of Service backends comes from the service rows', () => {
     const split = trafficSplit([{ workload: 'voting-v1', weight: 90, kind: 'service' }, { workload: 'voting-v2', weight: 10, kind: 'service' }], [statRow({ name: 'voting-v1', rps: 3 }), statRow({ name: 'voting-v1', kind: 'service', rps: 8 }), statRow({ name: 'voting-v2', kind: 'service', rps: 2 })], 'demo');
     assert.deepEqual(split?.map((s) => [s.workload, s.rps, s.observedShare]), [['voting-v1', '8.0', '80.0%'], ['voting-v2', '2.0', '20.0%']]);
+  });
+});
+
+describe('the command argument', () => {
+  test('from the view, a CodeLens or the explorer (manifest kinds map to workload)', () => {
+    assert.deepEqual(targetFromArgument({ kind: 'service', namespace: 'demo', name: 'web' }), { kind: 'service', namespace: 'demo', name: 'web' });
+    assert.deepEqual(targetFromArgument({ kind: 'Deployment', namespace: 'demo', name: 'web', node: {} }), { kind: 'workload', namespace: 'demo', name: 'web' });
+    assert.deepEqual(targetFromArgument({ kind: 'LocalWorkload', namespace: 'demo', name: 'voting' }), { kind: 'workload', namespace: 'demo', name: 'voting' });
+    assert.deepEqual(targetFromArgument({ namespace: 'demo', name: 'web' }), { kind: 'service', namespace: 'demo', name: 'web' });
+    assert.equal(targetFromArgument({ namespace: 'demo' }), undefined);
+    assert.equal(targetFromArgument(undefined), undefined);
+    assert.equal(targetFromArgument('web'), undefined);
   });
 });
 
