@@ -16,6 +16,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ANNOTATIONS } from '../../../mesh/config/annotations';
 import { findResourceType, kubeconfigYaml, startFakeKubeApi, type FakeKubeApi, type KubeObject } from '../../fixtures/kube-api';
 import { openBrowser, type EditorBrowser } from './browser';
@@ -203,6 +204,15 @@ describe('Weft explorer in a real VS Code', () => {
     await screenshot(page(), 'explorer-4-restarted-meshed');
   });
 
+  e2e('the context menu of one workload restarts only that workload', async () => {
+    const before = { web: templateAnnotations('shop', 'web')[RESTARTED_AT], api: templateAnnotations('shop', 'api')[RESTARTED_AT] };
+    await new Promise((r) => setTimeout(r, 1_100)); // a later second than the namespace's restart
+    await contextMenu(page(), treeRow(page(), 'api'), 'Restart Workloads');
+    await until(() => templateAnnotations('shop', 'api')[RESTARTED_AT], (v) => v !== before.api, 'api restarted again');
+    assert.equal(templateAnnotations('shop', 'web')[RESTARTED_AT], before.web, 'web untouched');
+    await page().locator('.notifications-toasts .notification-toast', { hasText: /Rolling restart of shop\/api started/ }).waitFor({ timeout: 10_000 });
+  });
+
   e2e('the context menu of a meshed namespace removes injection', async () => {
     await contextMenu(page(), treeRow(page(), 'billing'), 'Remove Namespace Injection');
     await until(() => annotationsOf(NAMESPACES, '', 'billing')[ANNOTATIONS.inject], (v) => v === undefined, 'the annotation removed');
@@ -288,9 +298,25 @@ describe('Weft explorer in a real VS Code', () => {
     await screenshot(page(), 'explorer-8-light-tooltip');
   });
 
+  e2e('"Mesh: Switch Cluster Context" lists the kubeconfig\'s contexts and reconnects to the one picked', async () => {
+    const url = api?.url ?? '';
+    // A second context (same API server, another name) beside the first.
+    const doc = parseYaml(kubeconfigYaml({ server: url, contextName: 'kind-weft-dev' })) as { clusters: { name: string }[]; users: { name: string }[]; contexts: { name: string; context: { cluster: string; user: string } }[] };
+    doc.clusters.push({ ...doc.clusters[0], name: 'staging' });
+    doc.users.push({ ...doc.users[0], name: 'staging' });
+    doc.contexts.push({ name: 'staging', context: { ...doc.contexts[0].context, cluster: 'staging', user: 'staging' } });
+    writeFileSync(kubeconfig, stringifyYaml(doc));
+    await runCommand(page(), 'Mesh: Switch Cluster Context');
+    const offered = await pickQuickItem(page(), 'staging');
+    assert.ok(offered.some((t) => /^kind-weft-dev .*current/.test(t)), `the current one is marked: ${offered.join(' | ')}`);
+    await treeRow(page(), 'staging').waitFor({ timeout: 20_000 });
+    await treeRow(page(), 'shop').waitFor({ timeout: 20_000 });
+    await screenshot(page(), 'explorer-10-switched-context');
+  });
+
   e2e('activation time as VS Code reports it', async () => {
     const row = await runningExtension(page(), 'Weft Service Mesh');
-    await screenshot(page(), 'explorer-9-running-extensions');
+    await screenshot(page(), 'explorer-11-running-extensions');
     const ms = /(Startup )?Activation: (\d+)ms/.exec(row);
     assert.ok(ms, `the row shows an activation time: ${JSON.stringify(row)}`);
     assert.equal(ms[1], undefined, 'not activated at startup');
