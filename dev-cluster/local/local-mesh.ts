@@ -65,6 +65,8 @@ export interface LocalWorkload {
   labels?: Record<string, string>;
   /** The workload's own default inbound policy (a pod annotation's role). */
   defaultInboundPolicy?: DefaultInboundPolicy;
+  /** HTTP probe paths on app ports: a GET passes policy unauthenticated where Linkerd's probe rule would. */
+  probes?: { appPort: number; path: string }[];
 }
 
 /** Authorization policy for a run: `weft policy` serves these files (absolute paths) to the proxies. */
@@ -263,8 +265,8 @@ export interface ProxyEnvInput {
  * them. Identity from the identity service (its token file names the ServiceAccount and namespace),
  * endpoints from the destination service, and, when the run has a policy service, the inbound
  * policy of a served workload from it: the workload `<ns>/<workload>` (replicas share it), its
- * labels, its ports (`name=port` for named ones, this replica's app ports) and its own default
- * policy (sent as its annotation). A pure client has no inbound side, so no policy.
+ * labels, its ports (`name=port` for named ones, this replica's app ports), its probe paths and
+ * its own default policy (sent as its annotation). A pure client has no inbound side, so no policy.
  */
 export function proxyEnv(p: ProxyEnvInput, cp: ControlPlaneAddrs): Record<string, string> {
   const env: Record<string, string> = {
@@ -292,6 +294,7 @@ export function proxyEnv(p: ProxyEnvInput, cp: ControlPlaneAddrs): Record<string
     const ports = p.ports?.length ? p.ports : [{ appPort: p.appPort }];
     env['WEFT_PROXY_POLICY_PORTS'] = ports.map((x) => ('name' in x && x.name ? `${x.name}=${x.appPort}` : String(x.appPort))).join(',');
     if (p.workload.defaultInboundPolicy) env['WEFT_PROXY_DEFAULT_INBOUND_POLICY'] = p.workload.defaultInboundPolicy;
+    if (p.workload.probes?.length) env['WEFT_PROXY_POLICY_PROBES'] = p.workload.probes.map((x) => `${x.appPort}:${x.path}`).join(',');
   }
   return env;
 }

@@ -24,7 +24,7 @@ export interface StateWorkload {
   upstreams: Record<string, string>;
 }
 
-/** A control-plane process (`weft-identity`, `weft-destination`): a process group like an app. */
+/** A control-plane process (`weft-identity`, `weft-destination`, `weft-policy`): a process group like an app. */
 export interface StateControlPlane {
   name: string;
   pid: number;
@@ -44,7 +44,7 @@ export interface LocalState {
   workloads: StateWorkload[];
   /** The metrics API serving this run (`weft stat` finds it here). */
   metricsApi?: string;
-  /** The identity and destination services the proxies use. */
+  /** The identity and destination services the proxies use, and the policy service when the topology has policy settings. */
   controlPlane?: StateControlPlane[];
 }
 

@@ -32,6 +32,8 @@ export interface TopologyWorkload {
   labels: Record<string, string>;
   /** This workload's default inbound policy (as a pod annotation would set it). */
   defaultInboundPolicy?: DefaultInboundPolicy;
+  /** HTTP probe paths (kubelet-style: policy lets a GET on them through where Linkerd would), by port. */
+  probes: { port: number; path: string }[];
 }
 
 export interface TopologyBackend {
@@ -242,7 +244,7 @@ function parsePort(c: Ctx, node: YamlNode, at: string): TopologyPort | undefined
 
 function parseWorkload(c: Ctx, node: YamlNode, at: string, defaultNs: string): (TopologyWorkload & { node: YamlNode; upstreamNodes: YamlNode[] }) | undefined {
   const line = c.line(node);
-  const f = fields(c, node, at, ['name', 'namespace', 'serviceAccount', 'command', 'env', 'replicas', 'ports', 'inboundPort', 'upstreams', 'labels', 'defaultInboundPolicy'], line);
+  const f = fields(c, node, at, ['name', 'namespace', 'serviceAccount', 'command', 'env', 'replicas', 'ports', 'inboundPort', 'upstreams', 'labels', 'defaultInboundPolicy', 'probes'], line);
   if (!f) return undefined;
   const name = str(c, f, 'name', at, { required: true, pattern: DNS_LABEL, what: 'a DNS label' }, line);
   const namespace = str(c, f, 'namespace', at, { pattern: DNS_LABEL, what: 'a DNS label' }, line) ?? defaultNs;
@@ -289,6 +291,22 @@ function parseWorkload(c: Ctx, node: YamlNode, at: string, defaultNs: string): (
   });
   if (inboundPort !== undefined && ports.length === 0) c.error(f.get('inboundPort')!.value, `${at}.inboundPort`, 'only a workload with ports has an inbound listener');
 
+  const probes: { port: number; path: string }[] = [];
+  const probeSeq = seq(c, f, 'probes', at);
+  if (probeSeq && ports.length === 0) c.error(probeSeq.node, `${at}.probes`, 'only a workload with ports can be probed');
+  else
+    probeSeq?.items.forEach((p, i) => {
+      const pat = `${at}.probes[${i}]`;
+      const pf = fields(c, p, pat, ['path', 'port'], c.line(p));
+      if (!pf) return;
+      const path = str(c, pf, 'path', pat, { required: true, pattern: /^\/[^\s,]*$/, what: 'an HTTP path starting with / (no spaces or commas)' }, c.line(p));
+      const pe = pf.get('port');
+      const pv = pe ? scalar(pe.value) : undefined;
+      const port = pe === undefined ? ports[0]?.port : ports.find((q) => q.port === pv || (typeof pv === 'string' && q.name === pv))?.port;
+      if (port === undefined) c.error(pe?.value ?? p, `${pat}.port`, `expected one of this workload's ports (${ports.map((q) => (q.name ? `${q.name}/${q.port}` : q.port)).join(', ')}), got ${JSON.stringify(pv)}`);
+      else if (path !== undefined) probes.push({ port, path });
+    });
+
   const upstreams: string[] = [];
   const upstreamNodes: YamlNode[] = [];
   seq(c, f, 'upstreams', at)?.items.forEach((u, i) => {
@@ -301,7 +319,7 @@ function parseWorkload(c: Ctx, node: YamlNode, at: string, defaultNs: string): (
     upstreamNodes.push(u);
   });
   if (name === undefined) return undefined;
-  const w: TopologyWorkload & { node: YamlNode; upstreamNodes: YamlNode[] } = { name, namespace, serviceAccount: serviceAccount ?? name, command, env, replicas, ports, upstreams, labels: labels ?? { app: name }, node, upstreamNodes };
+  const w: TopologyWorkload & { node: YamlNode; upstreamNodes: YamlNode[] } = { name, namespace, serviceAccount: serviceAccount ?? name, command, env, replicas, ports, upstreams, labels: labels ?? { app: name }, probes, node, upstreamNodes };
   if (inboundPort !== undefined) w.inboundPort = inboundPort;
   if (defaultInboundPolicy !== undefined) w.defaultInboundPolicy = defaultInboundPolicy;
   return w;
@@ -515,6 +533,7 @@ export function toLocalTopology(t: Topology, baseDir = '.'): LocalTopology {
         upstreams: w.upstreams.map((u) => svc(svcByKey.get(u)!)),
         labels: { ...w.labels },
       };
+      if (w.probes.length > 0) lw.probes = w.probes.map((p) => ({ appPort: p.port + r, path: p.path }));
       if (w.inboundPort !== undefined) lw.inboundPort = w.inboundPort + r;
       if (w.defaultInboundPolicy !== undefined) lw.defaultInboundPolicy = w.defaultInboundPolicy;
       return lw;

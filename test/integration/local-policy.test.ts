@@ -2,7 +2,7 @@
  * Local mode's authorization policy, end to end with the real CLI: a topology with policy settings
  * runs `weft policy` as a third control-plane process and every served workload's proxy asks it for
  * its table. `web` has `defaultInboundPolicy: all-authenticated`: meshed clients pass, a plain
- * request straight to its proxy's inbound gets 403. `api` is under a Server + AuthorizationPolicy +
+ * request straight to its proxy's inbound gets 403 (but its probe path passes). `api` is under a Server + AuthorizationPolicy +
  * MeshTLSAuthentication that allows only client-a: client-b gets 403 through the mesh, until an
  * edit of the policy file allows it too (live, no restart). `status` and `logs` know weft-policy.
  * Needs `npm run build` first (or WEFT_TEST_CLI, see test/helpers/local-run.ts).
@@ -27,6 +27,7 @@ workloads:
     command: [node, -e, ${JSON.stringify(echoServer('web'))}]
     ports: [{ port: ${webPort} }]
     defaultInboundPolicy: all-authenticated
+    probes: [{ path: /ready }]
   - name: client-a
     command: [node, -e, ${JSON.stringify(IDLE_APP)}]
     upstreams: [api, web]
@@ -88,6 +89,7 @@ test('policy in local mode: all-authenticated on a workload, a Server allowing o
     assert.equal(plain.status, 403, plain.body);
     assert.match(plain.body, /all-authenticated/);
     assert.match(plain.body, /no mesh identity/);
+    assert.equal((await get(`http://${w['web']!.proxy.inbound!}/ready`)).status, 200, 'its probe path passes unauthenticated');
 
     // api: a Server that only client-a may call; client-b is refused through the mesh.
     assert.deepEqual(await get(url('client-a', `api.shop:${apiPort}`)), { status: 200, body: `api ${apiPort} from ${A_ID}` });

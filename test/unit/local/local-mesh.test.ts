@@ -100,17 +100,26 @@ test('proxyEnv with a policy service: workload, labels, named ports of this repl
     { authority: 'api.shop.workload:8080', appPort: 8081, name: 'http' },
     { authority: 'api.shop.workload:9090', appPort: 9091 },
   ];
-  const replica = w({ name: 'api-1', workload: 'api', serviceAccount: 'api', labels: { app: 'api', tier: 'backend' }, defaultInboundPolicy: 'all-authenticated' });
+  const replica = w({ name: 'api-1', workload: 'api', serviceAccount: 'api', labels: { app: 'api', tier: 'backend' }, defaultInboundPolicy: 'all-authenticated', probes: [{ appPort: 8081, path: '/ready' }, { appPort: 9091, path: '/live' }] });
   const server = proxyEnv({ workload: replica, namespace: 'shop', identity: id, identityDir: '/d', tokenFile: '/t', inboundPort: 41003, appPort: 8081, ports }, cp);
   assert.equal(server['WEFT_PROXY_POLICY_ADDR'], '127.0.0.1:41009');
   assert.equal(server['WEFT_PROXY_POLICY_WORKLOAD'], 'shop/api', 'replicas share their workload');
   assert.equal(server['WEFT_PROXY_POLICY_LABELS'], 'app=api,tier=backend');
   assert.equal(server['WEFT_PROXY_POLICY_PORTS'], 'http=8081,9091');
   assert.equal(server['WEFT_PROXY_DEFAULT_INBOUND_POLICY'], 'all-authenticated');
+  assert.equal(server['WEFT_PROXY_POLICY_PROBES'], '8081:/ready,9091:/live');
   assert.equal(server['WEFT_PROXY_CLUSTER_NETWORKS'], undefined, 'the policy service decides the cluster networks');
   const parsed = parseProxyConfig({ ...server, WEFT_PROXY_OUTBOUND_ADDR: 'off' });
   assert.ok(parsed.ok, JSON.stringify(parsed));
   assert.equal(parsed.ok && parsed.config.policy?.kind, 'service');
+  assert.deepEqual(parsed.ok && parsed.config.policy?.kind === 'service' ? parsed.config.policy.workload : undefined, {
+    namespace: 'shop',
+    name: 'api',
+    labels: { app: 'api', tier: 'backend' },
+    ports: [{ name: 'http', port: 8081 }, { port: 9091 }],
+    annotations: { 'config.weft.dev/default-inbound-policy': 'all-authenticated' },
+    probes: [{ port: 8081, path: '/ready' }, { port: 9091, path: '/live' }],
+  });
 
   // `serves` (the demo's kind of workload): labels default to app=<workload>, its one picked port by number, no own default.
   const demo = proxyEnv({ workload: w({ name: 'web', serves: 'web.demo:80' }), namespace: 'demo', identity: id, identityDir: '/d', tokenFile: '/t', appPort: 7001 }, cp);

@@ -200,7 +200,7 @@ services:
 extra: true
 `;
   assert.deepEqual(errorsOf(text), [
-    '4: workloads[0].port: unknown field (expected one of name, namespace, serviceAccount, command, env, replicas, ports, inboundPort, upstreams, labels, defaultInboundPolicy)',
+    '4: workloads[0].port: unknown field (expected one of name, namespace, serviceAccount, command, env, replicas, ports, inboundPort, upstreams, labels, defaultInboundPolicy, probes)',
     '6: workloads[0].ports[0].protocol: unknown field (expected one of port, name, opaque, appProtocol)',
     '9: services[0].weights: unknown field (expected one of name, namespace, port, backends, opaque, retry, timeout)',
     '10: services[0].retry.on: unknown field (expected one of limit, http, grpc, timeout)',
@@ -355,4 +355,42 @@ test('the policy example in docs/local-mode.md parses, with its policy settings'
     ['metrics-sink', { app: 'metrics-sink' }, 'all-unauthenticated'],
   ]);
   assert.deepEqual(checkTopology(lt), []);
+});
+
+test('probes: paths on a port (by number or name, default the first), per replica; errors name the field', () => {
+  const t = good(`workloads:
+  - name: api
+    replicas: 2
+    command: [node, api.js]
+    ports: [{ port: 8080, name: http }, { port: 9090, name: admin }]
+    probes: [{ path: /ready }, { path: /live, port: admin }, { path: /healthz, port: 9090 }]
+`);
+  assert.deepEqual(t.workloads[0]!.probes, [
+    { port: 8080, path: '/ready' },
+    { port: 9090, path: '/live' },
+    { port: 9090, path: '/healthz' },
+  ]);
+  assert.deepEqual(toLocalTopology(t).workloads[1]!.probes, [
+    { appPort: 8081, path: '/ready' },
+    { appPort: 9091, path: '/live' },
+    { appPort: 9091, path: '/healthz' },
+  ]);
+  assert.deepEqual(
+    errorsOf(`workloads:
+  - name: api
+    command: [node, api.js]
+    ports: [{ port: 8080, name: http }]
+    probes: [{ path: ready }, { path: /a, port: grpc }, { port: 8080 }, { path: "/a,b" }]
+  - name: bot
+    command: [node, bot.js]
+    probes: [{ path: /ready }]
+`),
+    [
+      '5: workloads[0].probes[0].path: expected an HTTP path starting with / (no spaces or commas), got "ready"',
+      '5: workloads[0].probes[1].port: expected one of this workload\'s ports (http/8080), got "grpc"',
+      '5: workloads[0].probes[2].path: required',
+      '5: workloads[0].probes[3].path: expected an HTTP path starting with / (no spaces or commas), got "/a,b"',
+      '8: workloads[1].probes: only a workload with ports can be probed',
+    ],
+  );
 });
