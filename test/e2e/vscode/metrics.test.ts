@@ -248,6 +248,13 @@ describe('Weft live metrics in a real VS Code, against a real local demo', () =>
     assert.equal(texts.length, 2, `one lens for the Deployment, one for the Service: ${texts.join(' | ')}`);
     for (const t of texts) assert.match(t, /^[✔⚠✖] \d+(\.\d)?% success · \d+\.\d rps$/);
     await screenshot(page(), '12-codelens-dark');
+    // A click on the Deployment's lens opens the workload's panel.
+    await lens.first().locator('a').first().click();
+    await page().locator('.tab', { hasText: 'voting · workload metrics' }).first().waitFor({ timeout: 15_000 });
+    const panel = await webviewWith(page(), '.head vscode-badge:text-is("workload")');
+    await panel.locator('section.edges[data-direction="inbound"] tr.edge[data-peer="web"]').waitFor({ timeout: 15_000 });
+    assert.equal(await panel.locator('section.split').count(), 0, 'a workload has no split');
+    await page().locator('.tab', { hasText: 'voting-deploy.yaml' }).first().click();
   });
 
   e2e('a metrics API that stops answering: one quiet inline message, no notification, and recovery', async () => {
