@@ -14,8 +14,9 @@ import { parseDuration } from '../proxy/reliability/retry-policy';
 
 export const LOCAL_USAGE = `usage: weft local <command>
 
-  up -f FILE [--detach]     start the control plane (identity, destination) and every workload of
-                            the topology file with its proxy (mTLS); in the foreground Ctrl-C
+  up -f FILE [--detach]     start the control plane (identity, destination, and policy when the
+                            file asks for it) and every workload of the topology file with its
+                            proxy (mTLS); in the foreground Ctrl-C
                             stops all; --detach returns and leaves a supervisor running; edits
                             to the file's services (weights, retries, timeouts) and to its
                             policy files apply live
