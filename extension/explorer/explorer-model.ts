@@ -112,8 +112,9 @@ export const CONTEXT_VALUES = {
 const GREEN = 'charts.green';
 const YELLOW = 'charts.yellow';
 const RED = 'charts.red';
-/** Below this success rate a workload is shown as failing. */
+/** Below this success rate a workload is shown as failing (red); below DEGRADED_SUCCESS_RATE as degraded (yellow). */
 export const FAILING_SUCCESS_RATE = 0.95;
+export const DEGRADED_SUCCESS_RATE = 0.99;
 
 const byName = (a: { label: string }, b: { label: string }): number => a.label.localeCompare(b.label);
 
@@ -186,7 +187,10 @@ function statsText(s: WorkloadStats | undefined): string[] {
 }
 
 function statsIcon(s: WorkloadStats | undefined): NodeIcon | undefined {
-  return s?.successRate !== undefined && s.successRate < FAILING_SUCCESS_RATE ? { id: 'error', color: RED } : undefined;
+  if (s?.successRate === undefined) return undefined;
+  if (s.successRate < FAILING_SUCCESS_RATE) return { id: 'error', color: RED };
+  if (s.successRate < DEGRADED_SUCCESS_RATE) return { id: 'warning', color: YELLOW };
+  return undefined;
 }
 
 function statsTooltip(s: WorkloadStats | undefined): string[] {
@@ -381,16 +385,6 @@ export function explorerRoots(input: ExplorerInput): ExplorerNode[] {
   return roots;
 }
 
-/**
- * The line above the tree (TreeView.message): why the cluster is not shown, with the next step —
- * only while other rows are shown (VS Code hides the welcome view when a message is set).
- */
-export function explorerMessage(input: ExplorerInput): string | undefined {
-  const c = input.cluster;
-  if (c?.state !== 'failed' || !c.error || explorerRoots(input).length === 0) return undefined;
-  return `${c.error.message}. Next step: ${c.error.hint}`;
-}
-
 export type ExplorerState = 'connecting' | 'connected' | 'local' | 'no-kubeconfig' | 'unreachable' | 'unauthorized' | 'bad-kubeconfig' | 'context-not-found';
 
 /** What `when` clauses see (context key weft.explorer.state): picks the welcome view's text and buttons. */
@@ -404,7 +398,11 @@ export function explorerState(input: ExplorerInput): ExplorerState {
   return 'connecting';
 }
 
-/** The view's header description while the cluster is failing (the welcome view's text is static). */
+/**
+ * The view's header description while the cluster is failing: the welcome view's text is static,
+ * and a TreeView message would hide the welcome view; beside the local mesh, the red cluster row's
+ * tooltip has the cause and the next step.
+ */
 export function explorerDescription(input: ExplorerInput): string | undefined {
   const c = input.cluster;
   if (c?.state !== 'failed' || !c.error) return undefined;

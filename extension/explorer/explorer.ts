@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { fetchStat } from '../../mesh/control/metrics-api/client';
 import { ClusterConnection } from '../kube/cluster-connection';
 import { NotifyOnce } from '../notify/notify-once';
-import { explorerDescription, explorerMessage, explorerRoots, explorerState, type ClusterInput, type ExplorerInput, type ExplorerNode, type ExplorerState, type LocalInput, type WorkloadStats } from './explorer-model';
+import { explorerDescription, explorerRoots, explorerState, type ClusterInput, type ExplorerInput, type ExplorerNode, type ExplorerState, type LocalInput, type WorkloadStats } from './explorer-model';
 import { readLocalMesh } from './local-mesh-source';
 
 /** Resolves the metrics API of the connected cluster (a port-forward), or undefined when there is none. */
@@ -150,7 +150,6 @@ export class Explorer implements vscode.Disposable {
   private render(): void {
     const input: ExplorerInput = { cluster: this.started ? this.connection.snapshot : undefined, local: this.local, clusterStats: this.clusterStats, localStats: this.localStats };
     this.currentRoots = explorerRoots(input);
-    this.host.treeView.message = explorerMessage(input);
     this.host.treeView.description = explorerDescription(input);
     const state = explorerState(input);
     if (state !== this.lastState) {

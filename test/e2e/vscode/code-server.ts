@@ -5,7 +5,7 @@
  * nothing leaves loopback. stop() ends the whole group and removes every temp folder.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -73,9 +73,13 @@ export function installExtension(extensionsDir: string): string {
   cpSync(join(REPO_ROOT, 'docs'), join(target, 'docs'), { recursive: true });
   // The lazily required bundles (dist/*.cjs besides extension.cjs), the webviews, the icons.
   const bundles = readdirSync(join(REPO_ROOT, 'dist')).filter((f) => f.endsWith('.cjs') && f !== 'extension.cjs').map((f) => join('dist', f));
-  for (const extra of ['resources', join('dist', 'webviews'), ...bundles]) {
+  // The bundled CLI (Start Local Demo runs it) with its chunks and the demo's .proto files.
+  const cli = [join('dist', 'weft.js'), join('dist', 'chunks'), join('dev-cluster', 'demo', 'proto')];
+  for (const extra of ['resources', join('dist', 'webviews'), ...bundles, ...cli]) {
     if (existsSync(join(REPO_ROOT, extra))) cpSync(join(REPO_ROOT, extra), join(target, extra), { recursive: true });
   }
+  // The CLI loads its dependencies from node_modules (the .vsix ships them): link the repository's.
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(target, 'node_modules'), 'dir');
   return id;
 }
 

@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ANNOTATIONS } from '../../../mesh/config/annotations';
 import { findResourceType, kubeconfigYaml, startFakeKubeApi, type FakeKubeApi, type KubeObject } from '../../fixtures/kube-api';
 import { openBrowser, type EditorBrowser } from './browser';
-import { startCodeServer, writeUserSettings, type CodeServer } from './code-server';
+import { REPO_ROOT, startCodeServer, writeUserSettings, type CodeServer } from './code-server';
 import { decide, probe } from './prerequisites';
 import {
   clickNotificationButton,
@@ -146,6 +146,10 @@ describe('Weft explorer in a real VS Code', () => {
       if (browser && browser.blocked.size > 0) console.log(`# blocked non-loopback hosts: ${[...browser.blocked].join(', ')}`);
     } finally {
       await browser?.close().catch(() => undefined);
+      // A local demo a failed test left running: stop it before its folder goes.
+      if (server && existsSync(join(server.workspace, '.weft', 'local', 'state.json'))) {
+        spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'weft.js'), 'local', 'down'], { cwd: server.workspace, stdio: 'ignore', timeout: 60_000 });
+      }
       await server?.stop();
       await api?.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -262,7 +266,7 @@ describe('Weft explorer in a real VS Code', () => {
     await treeRow(page(), 'Local mesh').waitFor({ state: 'detached', timeout: 20_000 });
   });
 
-  e2e('an unreachable API shows the welcome view with its buttons; it recovers on refresh', async () => {
+  e2e('an unreachable API shows the welcome view; Start Local Demo there shows the local mesh with live stats; it recovers on refresh', async () => {
     const good = kubeconfigYaml({ server: api?.url ?? '', contextName: 'kind-weft-dev' });
     writeFileSync(kubeconfig, kubeconfigYaml({ server: `http://127.0.0.1:${await closedPort()}`, contextName: 'kind-weft-dev' }));
     await runCommand(page(), 'Mesh: Refresh');
@@ -276,6 +280,23 @@ describe('Weft explorer in a real VS Code', () => {
     const output = page().locator('.part.panel .monaco-editor .view-lines');
     await until(() => output.innerText().then((t) => t.replace(/\u00a0/g, ' '), () => ''), (t) => /cannot reach the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+/.test(t) && /next step: check that the cluster is running/.test(t), 'the details in the Weft output');
     await screenshot(page(), 'explorer-7-unreachable-welcome');
+
+    // The welcome view's Start Local Demo runs the bundled CLI (weft demo --detach) in the workspace:
+    // the local mesh shows with its workloads and, once scraped twice, their success rate and RPS.
+    await welcome.locator('.monaco-button', { hasText: 'Start Local Demo' }).first().click();
+    await treeRow(page(), 'Local mesh').waitFor({ timeout: 90_000 });
+    for (const w of ['web', 'emoji', 'voting', 'vote-bot']) await treeRow(page(), w).waitFor({ timeout: 30_000 });
+    // A vote for one emoji always fails: voting's success rate is under 100 %.
+    const voting = await until(() => treeRowDescription(treeRow(page(), 'voting')), (d) => /\d+(\.\d)?% · [\d.<]+ rps/.test(d), 'voting with live stats', 90_000);
+    const rate = Number(/([\d.]+)%/.exec(voting)?.[1]);
+    assert.ok(rate < 100, `voting shows the failing votes: ${voting}`);
+    // The cluster is still unreachable: one red row with the cause in its tooltip.
+    assert.equal(await treeRowDescription(treeRow(page(), 'kind-weft-dev')), 'unreachable');
+    await screenshot(page(), 'explorer-7b-local-demo');
+    await runCommand(page(), 'Mesh: Stop Local Demo');
+    await treeRow(page(), 'Local mesh').waitFor({ state: 'detached', timeout: 60_000 });
+    await welcome.waitFor({ timeout: 20_000 });
+
     writeFileSync(kubeconfig, good);
     await runCommand(page(), 'Mesh: Refresh');
     await treeRow(page(), 'shop').waitFor({ timeout: 20_000 });

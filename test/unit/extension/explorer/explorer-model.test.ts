@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import {
   CONTEXT_VALUES,
   explorerDescription,
-  explorerMessage,
   explorerRoots,
   explorerState,
   findNode,
@@ -99,6 +98,7 @@ describe('explorer model: the cluster tree', () => {
     const stats = new Map<string, WorkloadStats>([
       ['shop/web', { successRate: 0.9876, rps: 12.34, p99Ms: 41.2 }],
       ['shop/api', { successRate: 0.5, rps: 0.04 }],
+      ['billing/ledger', { successRate: 0.981, rps: 3 }],
     ]);
     const roots = explorerRoots(input({ cluster, clusterStats: stats }));
     const web = findNode(roots, 'wl:shop/web');
@@ -108,6 +108,8 @@ describe('explorer model: the cluster tree', () => {
     const api = findNode(roots, 'wl:shop/api');
     assert.equal(api?.description, '0/1 meshed · 50.0% · <0.1 rps');
     assert.deepEqual(api?.icon, { id: 'error', color: 'charts.red' });
+    // Under 99 %: degraded (yellow), whatever its pods.
+    assert.deepEqual(findNode(roots, 'wl:billing/ledger')?.icon, { id: 'warning', color: 'charts.yellow' });
   });
 
   it('a workload with stats but no traffic says so', () => {
@@ -162,12 +164,11 @@ describe('explorer model: connection states and the welcome view', () => {
     ],
   };
 
-  it('nothing reachable and no local mesh: no rows (the welcome view), the cause above the tree', () => {
+  it('nothing reachable and no local mesh: no rows (the welcome view), the cause in the header', () => {
     const i = input({ cluster: unreachable });
     assert.deepEqual(explorerRoots(i), []);
     assert.equal(explorerState(i), 'unreachable');
-    // No message then: VS Code hides the welcome view when a tree has one. The header says why.
-    assert.equal(explorerMessage(i), undefined);
+    // The header says why (a TreeView message would hide the welcome view).
     assert.equal(explorerDescription(i), 'kind-weft: unreachable');
   });
 
@@ -199,7 +200,7 @@ describe('explorer model: connection states and the welcome view', () => {
     assert.equal(roots[0].contextValue, CONTEXT_VALUES.clusterError);
     assert.match(roots[0].tooltip ?? '', /\*\*Next step:\*\* check that the cluster is running/);
     assert.equal(explorerState(input({ cluster: unreachable, local })), 'local');
-    assert.equal(explorerMessage(input({ cluster: unreachable, local })), `${unreachable.error.message}. Next step: check that the cluster is running`);
+    assert.equal(explorerDescription(input({ cluster: unreachable, local })), 'kind-weft: unreachable');
   });
 
   it('local workloads group their replicas, sorted, with liveness and stats', () => {
