@@ -350,7 +350,8 @@ export function localNode(l: LocalInput, stats: ReadonlyMap<string, WorkloadStat
     return {
       id: `local-wl:${key}`,
       label: workload,
-      description: [namespace, `${up}/${procs.length} up`, ...statsText(s)].join(' · '),
+      // "n/m up" only when some are down: the sidebar is narrow.
+      description: [namespace, ...(up < procs.length ? [`${up}/${procs.length} up`] : []), ...statsText(s)].join(' · '),
       tooltip: [`**Local workload** ${key}`, `Identity: \`${procs[0].identity}\``, `Processes: ${up}/${procs.length} running with their proxy`, ...statsTooltip(s)].join('\n\n'),
       icon: statsIcon(s) ?? (up === procs.length ? { id: 'pass', color: GREEN } : { id: 'warning', color: YELLOW }),
       contextValue: CONTEXT_VALUES.localWorkload,

@@ -16,6 +16,7 @@ import { readLocalMesh } from './local-mesh-source';
 export type ClusterMetricsEndpoint = (connection: ClusterConnection) => Promise<string | undefined>;
 
 const STATS_INTERVAL_MS = 5_000;
+const CLUSTER_METRICS_RETRY_MS = 30_000;
 const CONTEXT_STATE_KEY = 'weft.context';
 
 export interface ExplorerHost {
@@ -36,6 +37,7 @@ export class Explorer implements vscode.Disposable {
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private started = false;
+  private clusterMetricsRetryAt = 0;
   clusterMetrics: ClusterMetricsEndpoint | undefined;
 
   constructor(
@@ -91,6 +93,7 @@ export class Explorer implements vscode.Disposable {
   /** Refresh: reconnect, re-read the local state, fetch stats now. */
   async refresh(): Promise<void> {
     this.start();
+    this.clusterMetricsRetryAt = 0;
     await Promise.all([this.connection.connect(), this.reloadLocal()]);
     await this.pollStats();
   }
@@ -100,6 +103,7 @@ export class Explorer implements vscode.Disposable {
     (await import('../metrics/shared-endpoints')).setMetricsConnection({ prefer: 'cluster', context: name });
     this.notifier.resolvePrefix('cluster:');
     this.clusterStats.clear();
+    this.clusterMetricsRetryAt = 0;
     await this.connection.switchContext(name);
   }
 
@@ -185,9 +189,11 @@ export class Explorer implements vscode.Disposable {
     await this.reloadLocal(); // liveness of local processes changes without the file changing
     const jobs: Promise<boolean>[] = [];
     if (this.local?.metricsApi) jobs.push(this.fetchInto(this.local.metricsApi, this.localStats, 'local'));
-    if (this.connection.snapshot.state === 'connected' && this.clusterMetrics) {
+    // A cluster without a metrics API (mesh not installed) is asked again every 30 s, not every poll.
+    if (this.connection.snapshot.state === 'connected' && this.clusterMetrics && Date.now() >= this.clusterMetricsRetryAt) {
       const url = await this.clusterMetrics(this.connection).catch(() => undefined);
       if (url) jobs.push(this.fetchInto(url, this.clusterStats, 'cluster'));
+      else this.clusterMetricsRetryAt = Date.now() + CLUSTER_METRICS_RETRY_MS;
     }
     if ((await Promise.all(jobs)).some(Boolean)) this.render();
   }

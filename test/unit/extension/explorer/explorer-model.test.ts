@@ -210,7 +210,7 @@ describe('explorer model: connection states and the welcome view', () => {
     assert.equal(root.description, '2 workloads');
     assert.equal(root.contextValue, CONTEXT_VALUES.local);
     assert.deepEqual(root.children.map((w) => [w.label, w.description]), [
-      ['emoji', 'emojivoto · 1/1 up · 80.0% · 3.0 rps'],
+      ['emoji', 'emojivoto · 80.0% · 3.0 rps'],
       ['voting', 'emojivoto · 1/2 up'],
     ]);
     const emoji = root.children[0];
