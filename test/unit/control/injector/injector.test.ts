@@ -317,9 +317,11 @@ function kubeletEnv(env: readonly EnvVar[], pod: PodLike): Record<string, string
 
 test('proxy env: identity, destination and policy services of the control plane, resolved per pod', () => {
   const pod = appPod();
-  pod.spec!.containers[0]!.ports = [{ name: 'http', containerPort: 8080 }, { containerPort: 9090 }];
-  pod.spec!.containers[0]!.readinessProbe = { httpGet: { path: '/ready', port: 'http' } };
-  pod.spec!.containers[0]!.livenessProbe = { httpGet: { path: '/live?x=1', port: 9090 } };
+  const app = pod.spec?.containers?.[0];
+  assert.ok(app, 'the fixture pod has an app container');
+  app.ports = [{ name: 'http', containerPort: 8080 }, { containerPort: 9090 }];
+  app.readinessProbe = { httpGet: { path: '/ready', port: 'http' } };
+  app.livenessProbe = { httpGet: { path: '/live?x=1', port: 9090 } };
   const { patch, events } = inject(pod, { metadata: { name: 'shop', annotations: { [ANNOTATIONS.inject]: 'enabled', [ANNOTATIONS.defaultInboundPolicy]: 'all-authenticated' } } }, { ...MESH, trustAnchorsPem: ANCHORS });
   const out = applyJsonPatch(pod, patch);
   assert.ok(!events.some((e) => /trust anchors/.test(e)), events.join('\n'));
