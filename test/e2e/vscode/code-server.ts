@@ -106,6 +106,9 @@ const USER_SETTINGS = {
   'files.autoSave': 'off',
   'chat.commandCenter.enabled': false,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  // code-server notices every port opened on the machine (other suites' servers) and says so in a
+  // toast, which can push the toasts a test waits for out of view.
+  'remote.autoForwardPorts': false,
 };
 
 /** A closed local port: the gallery is configured, so VS Code never reaches for the real one. */
