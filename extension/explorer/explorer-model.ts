@@ -8,6 +8,7 @@ import type { V1Deployment, V1LabelSelector, V1Namespace, V1Pod } from '@kuberne
 import { ANNOTATIONS } from '../../mesh/config/annotations';
 import { identityName } from '../../mesh/config/identity';
 import { CONTROL_PLANE_NAMESPACE, PROXY_CONTAINER } from '../../mesh/config/names';
+import { successHealth } from '../../mesh/metrics-view/success-health';
 
 /** The argument the explorer passes to commands run from a namespace or workload row. */
 export interface NamespaceRef {
@@ -112,9 +113,6 @@ export const CONTEXT_VALUES = {
 const GREEN = 'charts.green';
 const YELLOW = 'charts.yellow';
 const RED = 'charts.red';
-/** Below this success rate a workload is shown as failing (red); below DEGRADED_SUCCESS_RATE as degraded (yellow). */
-export const FAILING_SUCCESS_RATE = 0.95;
-export const DEGRADED_SUCCESS_RATE = 0.99;
 
 const byName = (a: { label: string }, b: { label: string }): number => a.label.localeCompare(b.label);
 
@@ -188,9 +186,15 @@ function statsText(s: WorkloadStats | undefined): string[] {
 
 function statsIcon(s: WorkloadStats | undefined): NodeIcon | undefined {
   if (s?.successRate === undefined) return undefined;
-  if (s.successRate < FAILING_SUCCESS_RATE) return { id: 'error', color: RED };
-  if (s.successRate < DEGRADED_SUCCESS_RATE) return { id: 'warning', color: YELLOW };
-  return undefined;
+  // The same thresholds as the metrics view (mesh/metrics-view/success-health.ts).
+  switch (successHealth(s.successRate)) {
+    case 'failing':
+      return { id: 'error', color: RED };
+    case 'degraded':
+      return { id: 'warning', color: YELLOW };
+    default:
+      return undefined;
+  }
 }
 
 function statsTooltip(s: WorkloadStats | undefined): string[] {

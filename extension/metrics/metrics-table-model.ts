@@ -6,15 +6,10 @@
 import type { StatRow } from '../../mesh/control/metrics-api/aggregate';
 import { formatLatency, formatPercent, formatRps } from '../../mesh/metrics-view/golden-table';
 import type { Health, RowKind, SortColumn, SortState, TableRow, TableSection } from '../../webviews/messages/metrics-messages';
+import { successHealth } from '../../mesh/metrics-view/success-health';
 import { sparkline } from './chart-model';
 import { rowKey, type MetricsHistory } from './metrics-history';
 
-/**
- * Below this success rate a row is failing (red): more than 1 request in 100 fails, the usual 99 %
- * objective. Below DEGRADED_BELOW it is degraded (yellow).
- */
-export const FAILING_BELOW = 0.99;
-export const DEGRADED_BELOW = 0.999;
 /** How much history a sparkline shows at most. */
 export const SPARKLINE_SPAN_MS = 2 * 60_000;
 /** A young history spans from its first sample (a few of them already fill the width), at least this much. */
@@ -30,9 +25,7 @@ export function adaptiveSpan(samples: readonly { t: number }[], now: number, min
 /** ok / degraded / failing by success rate; idle when the window saw no response. */
 export function healthOf(row: Pick<StatRow, 'successRate' | 'podsWithData' | 'responses'>): Health {
   if (row.podsWithData === 0 || row.successRate === undefined || row.responses === 0) return 'idle';
-  if (row.successRate < FAILING_BELOW) return 'failing';
-  if (row.successRate < DEGRADED_BELOW) return 'degraded';
-  return 'ok';
+  return successHealth(row.successRate);
 }
 
 export function healthTitle(health: Health, row: Pick<StatRow, 'successRate' | 'name'>): string {

@@ -98,7 +98,7 @@ describe('explorer model: the cluster tree', () => {
     const stats = new Map<string, WorkloadStats>([
       ['shop/web', { successRate: 0.9876, rps: 12.34, p99Ms: 41.2 }],
       ['shop/api', { successRate: 0.5, rps: 0.04 }],
-      ['billing/ledger', { successRate: 0.981, rps: 3 }],
+      ['billing/ledger', { successRate: 0.995, rps: 3 }],
     ]);
     const roots = explorerRoots(input({ cluster, clusterStats: stats }));
     const web = findNode(roots, 'wl:shop/web');
@@ -108,7 +108,8 @@ describe('explorer model: the cluster tree', () => {
     const api = findNode(roots, 'wl:shop/api');
     assert.equal(api?.description, '0/1 meshed · 50.0% · <0.1 rps');
     assert.deepEqual(api?.icon, { id: 'error', color: 'charts.red' });
-    // Under 99 %: degraded (yellow), whatever its pods.
+    // Under 99 % failing (red) as in the metrics view, whatever its pods; under 99.9 % degraded (yellow).
+    assert.deepEqual(web?.icon, { id: 'error', color: 'charts.red' });
     assert.deepEqual(findNode(roots, 'wl:billing/ledger')?.icon, { id: 'warning', color: 'charts.yellow' });
   });
 
