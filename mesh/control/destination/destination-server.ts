@@ -11,6 +11,7 @@ import http2 from 'node:http2';
 import { parseAddr } from '../../proxy/discovery/discovery';
 import { DestinationIndex, type MeshModel } from './destination-model';
 import type { ModelSource } from './model-source';
+import { listen } from '../listen';
 
 export const DESTINATION_WATCH_PATH = '/v1/watch';
 export const DESTINATION_HEARTBEAT_MS = 10_000;
@@ -117,15 +118,7 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
   }, o.heartbeatMs ?? DESTINATION_HEARTBEAT_MS);
   heartbeat.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const port = await listen(server, o.port, o.host);
   o.log?.('info', `destination service listening on ${o.host}:${port} (h2c)`);
 
   let closing: Promise<void> | undefined;

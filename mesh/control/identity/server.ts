@@ -4,13 +4,13 @@
 //   GET  /metrics (Prometheus text), GET /ready
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import * as prom from 'prom-client';
 import { certify, type CertifyOptions } from './certify';
 import { splitPemCertificates, type KeyPairPem } from './ca';
 import { leafSignerFor } from './leaf-signer';
 import type { TokenVerifier } from './token';
+import { listen } from '../listen';
 
 export const CERTIFY_PATH = '/v1/certify';
 /** A CSR plus a token fit easily; anything larger is refused unread. */
@@ -151,14 +151,7 @@ export async function startIdentityServer(opts: IdentityServerOptions): Promise<
       sendJson(res, 404, { error: 'not-found', reason: `no route ${req.method ?? ''} ${path ?? ''}` });
     },
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, opts.port, opts.host);
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
     port,

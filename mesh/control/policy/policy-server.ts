@@ -34,6 +34,7 @@
  */
 import http2 from 'node:http2';
 import { answerLine, parseWorkloadRequest, type PolicyModel, type PolicyModelSource, type WorkloadRequest } from './policy-model';
+import { listen } from '../listen';
 
 export const POLICY_INBOUND_PATH = '/v1/inbound';
 export const POLICY_HEARTBEAT_MS = 10_000;
@@ -173,15 +174,7 @@ export async function startPolicyServer(o: PolicyServerOptions): Promise<PolicyS
   }, o.heartbeatMs ?? POLICY_HEARTBEAT_MS);
   heartbeat.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const port = await listen(server, o.port, o.host);
   o.log?.('info', `policy service listening on ${o.host}:${port} (h2c)`);
 
   let closing: Promise<void> | undefined;
