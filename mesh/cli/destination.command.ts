@@ -129,36 +129,16 @@ export async function run(args: string[]): Promise<number> {
 /** `--kube`: informers → model → the same server; stops cleanly on SIGINT/SIGTERM. */
 async function runKube(listen: { host: string; port: number }, k: NonNullable<DestinationArgs['kube']>): Promise<number> {
   const say = (msg: string): void => void process.stderr.write(`${CLI_NAME} destination: ${msg}\n`);
-  const { controlPlaneKubeConfig } = await import('./kube-mode');
-  const conn = await controlPlaneKubeConfig(k.kubeconfig);
-  if (!conn.ok) {
-    say(conn.message);
-    return 1;
-  }
+  const { runKubeService } = await import('./kube-mode');
   const { KubeDestinationSource } = await import('../platform/kube-destination-source');
   const { startDestinationServer } = await import('../control/destination/destination-server');
-  const source = new KubeDestinationSource({ kubeConfig: conn.kubeConfig, clusterDomain: k.clusterDomain, trustDomain: k.trustDomain, log: (_l, m) => say(m) });
-  let stopping = false;
-  const stopped = new Promise<void>((resolve) => {
-    const stop = (): void => {
-      stopping = true;
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  return runKubeService({
+    kubeconfig: k.kubeconfig,
+    listen,
+    say,
+    watching: 'Kubernetes',
+    watcher: async (kubeConfig) => new KubeDestinationSource({ kubeConfig, clusterDomain: k.clusterDomain, trustDomain: k.trustDomain, log: (_l, m) => say(m) }),
+    serve: (source) => startDestinationServer({ ...listen, source, log: (_l, m) => say(m) }),
+    synced: (source) => `${source.current().services.length} service authorities`,
   });
-  say(`watching Kubernetes through ${conn.where}`);
-  source.start();
-  // Proxies are served only once the model reflects the cluster (no early notFound answers).
-  await Promise.race([source.synced.catch(() => undefined), stopped]);
-  if (stopping) {
-    await source.stop();
-    return 0;
-  }
-  const server = await startDestinationServer({ ...listen, source, log: (_l, m) => say(m) });
-  say(`synced: ${source.current().services.length} service authorities; listening on ${listen.host}:${server.port}`);
-  await stopped;
-  await server.close();
-  await source.stop();
-  return 0;
 }

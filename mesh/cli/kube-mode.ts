@@ -29,3 +29,66 @@ export function parseObjectRef(v: string): { namespace: string; name: string } |
   const m = /^([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)$/.exec(v);
   return m ? { namespace: m[1]!, name: m[2]! } : undefined;
 }
+
+/** What a `--kube` command watches: informers that start, report when synced, and stop. */
+export interface KubeWatcher {
+  start(): void;
+  stop(): Promise<void>;
+  synced: Promise<unknown>;
+}
+
+export interface KubeServiceRun<W extends KubeWatcher, S extends { port: number; close(): Promise<void> }> {
+  kubeconfig: string | undefined;
+  listen: { host: string; port: number };
+  say: (msg: string) => void;
+  /** What the log line says is watched: "Kubernetes", "Kubernetes pods". */
+  watching: string;
+  watcher: (kubeConfig: KubeConfig) => Promise<W>;
+  serve: (watcher: W) => Promise<S>;
+  /** The line said once serving (counts of what the watcher holds), before "; listening on …". */
+  synced: (watcher: W) => string;
+}
+
+/**
+ * The life of a control-plane service in `--kube` mode: connect, start the watcher, serve only once
+ * it is synced (no answers from half a picture), and stop cleanly on SIGINT/SIGTERM, at any point.
+ * A taken port is a clear error. Answers the exit code.
+ */
+export async function runKubeService<W extends KubeWatcher, S extends { port: number; close(): Promise<void> }>(o: KubeServiceRun<W, S>): Promise<number> {
+  const conn = await controlPlaneKubeConfig(o.kubeconfig);
+  if (!conn.ok) {
+    o.say(conn.message);
+    return 1;
+  }
+  const watcher = await o.watcher(conn.kubeConfig);
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      stopping = true;
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  o.say(`watching ${o.watching} through ${conn.where}`);
+  watcher.start();
+  await Promise.race([watcher.synced.catch(() => undefined), stopped]);
+  if (stopping) {
+    await watcher.stop();
+    return 0;
+  }
+  let server: S;
+  try {
+    server = await o.serve(watcher);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    o.say(err.code === 'EADDRINUSE' ? `${o.listen.host}:${o.listen.port} is already in use; pick another with --listen HOST:PORT` : err.message);
+    await watcher.stop();
+    return 1;
+  }
+  o.say(`synced: ${o.synced(watcher)}; listening on ${o.listen.host}:${server.port}`);
+  await stopped;
+  await server.close();
+  await watcher.stop();
+  return 0;
+}

@@ -93,45 +93,20 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const say = (msg: string): void => void process.stderr.write(`${CLI_NAME} metrics-api: ${msg}\n`);
-  const { controlPlaneKubeConfig } = await import('./kube-mode');
-  const conn = await controlPlaneKubeConfig(parsed.kubeconfig);
-  if (!conn.ok) {
-    say(conn.message);
-    return 1;
-  }
+  const { runKubeService } = await import('./kube-mode');
   const { KubePodInventory } = await import('../platform/kube-pod-inventory');
   const { startMetricsApi } = await import('../control/metrics-api/server');
-  const inventory = new KubePodInventory({ kubeConfig: conn.kubeConfig, trustDomain: parsed.trustDomain, log: (_l, m) => say(m) });
-  let stopping = false;
-  const stopped = new Promise<void>((resolve) => {
-    const stop = (): void => {
-      stopping = true;
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  say(`watching Kubernetes pods through ${conn.where}`);
-  inventory.start();
-  await Promise.race([inventory.synced.catch(() => undefined), stopped]);
-  if (stopping) {
-    await inventory.stop();
-    return 0;
-  }
-  let api;
-  try {
-    api = await startMetricsApi({ ...parsed.listen, targets: () => inventory.targets(), prometheusUrl: parsed.prometheusUrl, scrapeIntervalMs: parsed.scrapeIntervalMs });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    say(err.code === 'EADDRINUSE' ? `${parsed.listen.host}:${parsed.listen.port} is already in use; pick another with --listen HOST:PORT` : err.message);
-    await inventory.stop();
-    return 1;
-  }
-  const targets = inventory.targets();
   const from = parsed.prometheusUrl ? `asking ${parsed.prometheusUrl}` : `scraping every ${parsed.scrapeIntervalMs / 1000}s`;
-  say(`synced: ${targets.filter((t) => t.admin).length} meshed of ${targets.length} pods (${from}); listening on ${parsed.listen.host}:${api.port}`);
-  await stopped;
-  await api.close();
-  await inventory.stop();
-  return 0;
+  return runKubeService({
+    kubeconfig: parsed.kubeconfig,
+    listen: parsed.listen,
+    say,
+    watching: 'Kubernetes pods',
+    watcher: async (kubeConfig) => new KubePodInventory({ kubeConfig, trustDomain: parsed.trustDomain, log: (_l, m) => say(m) }),
+    serve: (inventory) => startMetricsApi({ ...parsed.listen, targets: () => inventory.targets(), prometheusUrl: parsed.prometheusUrl, scrapeIntervalMs: parsed.scrapeIntervalMs }),
+    synced: (inventory) => {
+      const targets = inventory.targets();
+      return `${targets.filter((t) => t.admin).length} meshed of ${targets.length} pods (${from})`;
+    },
+  });
 }

@@ -169,46 +169,20 @@ export async function run(args: string[]): Promise<number> {
 
 /** `--kube`: informers → model → the same server, listening once synced; stops cleanly on SIGINT/SIGTERM. */
 async function runKube(parsed: PolicyArgs, k: { kubeconfig?: string }, say: (msg: string) => void): Promise<number> {
-  const { controlPlaneKubeConfig } = await import('./kube-mode');
-  const conn = await controlPlaneKubeConfig(k.kubeconfig);
-  if (!conn.ok) {
-    say(conn.message);
-    return 1;
-  }
+  const { runKubeService } = await import('./kube-mode');
   const { KubePolicySource } = await import('../platform/kube-policy-source');
   const { startPolicyServer } = await import('../control/policy/policy-server');
-  const source = new KubePolicySource({ kubeConfig: conn.kubeConfig, meshDefaults: parsed.meshDefaults, log: (_l, m) => say(m) });
-  let stopping = false;
-  const stopped = new Promise<void>((resolve) => {
-    const stop = (): void => {
-      stopping = true;
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  return runKubeService({
+    kubeconfig: k.kubeconfig,
+    listen: parsed.listen,
+    say,
+    watching: 'Kubernetes',
+    watcher: async (kubeConfig) => new KubePolicySource({ kubeConfig, meshDefaults: parsed.meshDefaults, log: (_l, m) => say(m) }),
+    serve: (source) => startPolicyServer({ ...parsed.listen, source, log: (_l, m) => say(m) }),
+    synced: (source) => {
+      const m = source.current();
+      const r = m.resources;
+      return `${r.servers.length} Servers, ${r.authorizationPolicies.length} AuthorizationPolicies, ${r.meshTLSAuthentications.length + r.networkAuthentications.length} authentications, ${r.httpRoutes.length} HTTPRoutes, ${m.workloads.size} pods, ${m.namespaces.size} namespaces`;
+    },
   });
-  say(`watching Kubernetes through ${conn.where}`);
-  source.start();
-  // Proxies are served only once the model reflects the cluster (no table from half a picture).
-  await Promise.race([source.synced.catch(() => undefined), stopped]);
-  if (stopping) {
-    await source.stop();
-    return 0;
-  }
-  let server;
-  try {
-    server = await startPolicyServer({ ...parsed.listen, source, log: (_l, m) => say(m) });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    say(err.code === 'EADDRINUSE' ? `${parsed.listen.host}:${parsed.listen.port} is already in use; pick another with --listen HOST:PORT` : err.message);
-    await source.stop();
-    return 1;
-  }
-  const m = source.current();
-  const r = m.resources;
-  say(`synced: ${r.servers.length} Servers, ${r.authorizationPolicies.length} AuthorizationPolicies, ${r.meshTLSAuthentications.length + r.networkAuthentications.length} authentications, ${r.httpRoutes.length} HTTPRoutes, ${m.workloads.size} pods, ${m.namespaces.size} namespaces; listening on ${parsed.listen.host}:${server.port}`);
-  await stopped;
-  await server.close();
-  await source.stop();
-  return 0;
 }
