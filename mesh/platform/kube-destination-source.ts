@@ -26,7 +26,7 @@
  *   request (no matches, or only `PathPrefix /`) gives the weighted backendRefs (weight default 1).
  *   When several routes claim a port, the oldest wins (then namespace/name), as in Gateway API.
  */
-import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubernetesObject, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { ANNOTATIONS, LINKERD_ANNOTATIONS } from '../config/annotations';
 import { identityName } from '../config/identity';
 import { DEFAULT_TRUST_DOMAIN, PROXY_CONTAINER } from '../config/names';
@@ -34,6 +34,7 @@ import { PROXY_INBOUND_PORT } from '../config/ports';
 import { parseOpaquePorts, type MeshModel, type ModelEndpoint, type ModelRoute, type ModelService } from '../control/destination/destination-model';
 import type { ModelSource } from '../control/destination/model-source';
 import { formatAddr } from '../proxy/discovery/discovery';
+import { customList, InformedModel, type InformedModelOptions } from './informed-model';
 import { KubeInformer } from './kube-informer';
 
 /** The slice label naming its Service. */
@@ -230,108 +231,39 @@ export function meshModelFromKube(f: KubeFacts, o: KubeModelOptions = {}): { mod
   return { model: { services }, warnings };
 }
 
-export interface KubeDestinationSourceOptions extends KubeModelOptions {
-  kubeConfig: KubeConfig;
-  /** Events within this window are applied as one rebuild (default 10 ms). */
-  coalesceMs?: number;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  log?: (level: 'info' | 'warn', msg: string) => void;
-}
+export interface KubeDestinationSourceOptions extends KubeModelOptions, InformedModelOptions {}
 
-/** Lists a Gateway API / CRD collection; a missing CRD (404) is an empty list, retried by the watch. */
-function customList<T extends KubernetesObject>(custom: CustomObjectsApi, group: string, version: string, plural: string): () => Promise<KubernetesListObject<T>> {
-  return async () => {
-    try {
-      return (await custom.listClusterCustomObject({ group, version, plural })) as KubernetesListObject<T>;
-    } catch (e) {
-      if ((e as { code?: number }).code === 404) return { apiVersion: `${group}/${version}`, kind: 'List', metadata: { resourceVersion: '' }, items: [] };
-      throw e;
-    }
+type DestinationInformers = {
+  services: KubeInformer<V1Service>;
+  endpointSlices: KubeInformer<V1EndpointSlice>;
+  pods: KubeInformer<V1Pod>;
+  namespaces: KubeInformer<V1Namespace>;
+  httpRoutes: KubeInformer<HttpRoute>;
+};
+
+function destinationInformers(o: KubeDestinationSourceOptions): DestinationInformers {
+  const kc = o.kubeConfig;
+  const core = kc.makeApiClient(CoreV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const common = { kubeConfig: kc, initialBackoffMs: o.initialBackoffMs, maxBackoffMs: o.maxBackoffMs, log: o.log };
+  return {
+    services: new KubeInformer<V1Service>({ ...common, name: 'services', path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() }),
+    endpointSlices: new KubeInformer<V1EndpointSlice>({ ...common, name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', list: () => discovery.listEndpointSliceForAllNamespaces() }),
+    pods: new KubeInformer<V1Pod>({ ...common, name: 'pods', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() }),
+    namespaces: new KubeInformer<V1Namespace>({ ...common, name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace() }),
+    httpRoutes: new KubeInformer<HttpRoute>({ ...common, name: 'httproutes', path: `/apis/${GATEWAY_API_GROUP}/v1/httproutes`, list: customList<HttpRoute>(custom, GATEWAY_API_GROUP, 'v1', 'httproutes') }),
   };
 }
 
 /** Follows the cluster through informers and keeps the destination model of it. */
-export class KubeDestinationSource implements ModelSource {
-  readonly informers: {
-    services: KubeInformer<V1Service>;
-    endpointSlices: KubeInformer<V1EndpointSlice>;
-    pods: KubeInformer<V1Pod>;
-    namespaces: KubeInformer<V1Namespace>;
-    httpRoutes: KubeInformer<HttpRoute>;
-  };
-  /** Resolves when every informer has listed once and the first model is built. */
-  readonly synced: Promise<void>;
-  /** Model rebuilds so far (a burst of events makes one). */
-  rebuilds = 0;
-  private model: MeshModel = { services: [] };
-  private readonly listeners = new Set<(m: MeshModel) => void>();
-  private timer: NodeJS.Timeout | undefined;
-  private ready = false;
-  private warned = new Set<string>();
-
-  constructor(private readonly o: KubeDestinationSourceOptions) {
-    const kc = o.kubeConfig;
-    const core = kc.makeApiClient(CoreV1Api);
-    const discovery = kc.makeApiClient(DiscoveryV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
-    const common = { kubeConfig: kc, initialBackoffMs: o.initialBackoffMs, maxBackoffMs: o.maxBackoffMs, log: o.log };
-    this.informers = {
-      services: new KubeInformer<V1Service>({ ...common, name: 'services', path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() }),
-      endpointSlices: new KubeInformer<V1EndpointSlice>({ ...common, name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', list: () => discovery.listEndpointSliceForAllNamespaces() }),
-      pods: new KubeInformer<V1Pod>({ ...common, name: 'pods', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() }),
-      namespaces: new KubeInformer<V1Namespace>({ ...common, name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace() }),
-      httpRoutes: new KubeInformer<HttpRoute>({ ...common, name: 'httproutes', path: `/apis/${GATEWAY_API_GROUP}/v1/httproutes`, list: customList<HttpRoute>(custom, GATEWAY_API_GROUP, 'v1', 'httproutes') }),
-    };
-    const all = Object.values(this.informers) as KubeInformer<KubernetesObject>[];
-    for (const inf of all) inf.on(() => this.schedule());
-    this.synced = Promise.all(all.map((i) => i.synced)).then(() => {
-      this.ready = true;
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.rebuild();
-    });
-    this.synced.catch(() => undefined);
-  }
-
-  start(): void {
-    for (const inf of Object.values(this.informers) as KubeInformer<KubernetesObject>[]) inf.start();
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await Promise.all((Object.values(this.informers) as KubeInformer<KubernetesObject>[]).map((i) => i.stop()));
-  }
-
-  current(): MeshModel {
-    return this.model;
-  }
-
-  subscribe(listener: (model: MeshModel) => void): () => void {
-    this.listeners.add(listener);
-    return () => void this.listeners.delete(listener);
-  }
-
-  private schedule(): void {
-    if (!this.ready || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.rebuild();
-    }, this.o.coalesceMs ?? 10);
-  }
-
-  private rebuild(): void {
-    const i = this.informers;
-    const { model, warnings } = meshModelFromKube(
-      { services: i.services.list(), endpointSlices: i.endpointSlices.list(), pods: i.pods.list(), namespaces: i.namespaces.list(), httpRoutes: i.httpRoutes.list() },
-      this.o,
+export class KubeDestinationSource extends InformedModel<DestinationInformers, MeshModel> implements ModelSource {
+  constructor(o: KubeDestinationSourceOptions) {
+    super(
+      destinationInformers(o),
+      (i) => meshModelFromKube({ services: i.services.list(), endpointSlices: i.endpointSlices.list(), pods: i.pods.list(), namespaces: i.namespaces.list(), httpRoutes: i.httpRoutes.list() }, o),
+      { services: [] },
+      o,
     );
-    this.rebuilds++;
-    const now = new Set(warnings);
-    for (const w of now) if (!this.warned.has(w)) this.o.log?.('warn', w);
-    this.warned = now;
-    this.model = model;
-    for (const l of [...this.listeners]) l(model);
   }
 }

@@ -21,13 +21,14 @@
  *   of its containers other than `weft-proxy` (the proxy's own ports and probes are not the app's).
  *   Finished pods (Succeeded, Failed) are left out.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Container, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubernetesObject, type V1Container, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
 import { POLICY_API_GROUP, PROXY_CONTAINER } from '../config/names';
 import { POLICY_API_VERSION } from '../control/install/crds';
 import type { MeshPolicyDefaults } from '../control/policy/inbound-policy';
 import { workloadFromObject } from '../control/policy/policy-file';
 import { workloadKey, type PolicyModel, type PolicyModelSource, type WorkloadRecord } from '../control/policy/policy-model';
 import { GATEWAY_API_GROUP, parsePolicyResources } from '../control/policy/resources';
+import { customList, InformedModel, type InformedModelOptions } from './informed-model';
 import { KubeInformer } from './kube-informer';
 
 /** The policy.weft.dev collections the source follows: plural → kind. */
@@ -89,26 +90,8 @@ export function policyModelFromKube(f: KubePolicyFacts, meshDefaults: MeshPolicy
   return { model: { resources, namespaces, workloads, meshDefaults }, warnings };
 }
 
-/** Lists a CRD collection across namespaces; a missing CRD (404) is an empty list (the watch retries until it exists). */
-function customList<T extends KubernetesObject>(custom: CustomObjectsApi, group: string, version: string, plural: string): () => Promise<KubernetesListObject<T>> {
-  return async () => {
-    try {
-      return (await custom.listClusterCustomObject({ group, version, plural })) as KubernetesListObject<T>;
-    } catch (e) {
-      if ((e as { code?: number }).code === 404) return { apiVersion: `${group}/${version}`, kind: 'List', metadata: { resourceVersion: '' }, items: [] };
-      throw e;
-    }
-  };
-}
-
-export interface KubePolicySourceOptions {
-  kubeConfig: KubeConfig;
+export interface KubePolicySourceOptions extends InformedModelOptions {
   meshDefaults: MeshPolicyDefaults;
-  /** Events within this window are applied as one rebuild (default 10 ms). */
-  coalesceMs?: number;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  log?: (level: 'info' | 'warn', msg: string) => void;
 }
 
 type Informers = {
@@ -121,97 +104,38 @@ type Informers = {
   namespaces: KubeInformer<V1Namespace>;
 };
 
+function policyInformers(o: KubePolicySourceOptions): Informers {
+  const kc = o.kubeConfig;
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const common = { kubeConfig: kc, initialBackoffMs: o.initialBackoffMs, maxBackoffMs: o.maxBackoffMs, log: o.log };
+  const policy = (plural: keyof typeof POLICY_COLLECTIONS): KubeInformer<KubernetesObject> =>
+    new KubeInformer<KubernetesObject>({ ...common, name: plural, path: `/apis/${POLICY_API_GROUP}/${POLICY_API_VERSION}/${plural}`, list: customList(custom, POLICY_API_GROUP, POLICY_API_VERSION, plural) });
+  return {
+    servers: policy('servers'),
+    authorizationPolicies: policy('authorizationpolicies'),
+    meshTLSAuthentications: policy('meshtlsauthentications'),
+    networkAuthentications: policy('networkauthentications'),
+    httpRoutes: new KubeInformer<KubernetesObject>({ ...common, name: 'httproutes', path: `/apis/${GATEWAY_API_GROUP}/${HTTPROUTE_VERSION}/httproutes`, list: customList(custom, GATEWAY_API_GROUP, HTTPROUTE_VERSION, 'httproutes') }),
+    pods: new KubeInformer<V1Pod>({ ...common, name: 'pods', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() }),
+    namespaces: new KubeInformer<V1Namespace>({ ...common, name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace() }),
+  };
+}
+
+const factsOf = (i: Informers): KubePolicyFacts => ({
+  servers: i.servers.list(),
+  authorizationPolicies: i.authorizationPolicies.list(),
+  meshTLSAuthentications: i.meshTLSAuthentications.list(),
+  networkAuthentications: i.networkAuthentications.list(),
+  httpRoutes: i.httpRoutes.list(),
+  pods: i.pods.list(),
+  namespaces: i.namespaces.list(),
+});
+
 /** Follows the cluster through informers and keeps the policy model of it. */
-export class KubePolicySource implements PolicyModelSource {
-  readonly informers: Informers;
-  /** Resolves when every informer has listed once and the first model is built. */
-  readonly synced: Promise<void>;
-  /** Model rebuilds so far (a burst of events makes one). */
-  rebuilds = 0;
-  private model: PolicyModel;
-  private readonly listeners = new Set<(m: PolicyModel) => void>();
-  private timer: NodeJS.Timeout | undefined;
-  private ready = false;
-  private warned = new Set<string>();
-
-  constructor(private readonly o: KubePolicySourceOptions) {
-    const kc = o.kubeConfig;
-    const core = kc.makeApiClient(CoreV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
-    const common = { kubeConfig: kc, initialBackoffMs: o.initialBackoffMs, maxBackoffMs: o.maxBackoffMs, log: o.log };
-    const policy = (plural: keyof typeof POLICY_COLLECTIONS): KubeInformer<KubernetesObject> =>
-      new KubeInformer<KubernetesObject>({ ...common, name: plural, path: `/apis/${POLICY_API_GROUP}/${POLICY_API_VERSION}/${plural}`, list: customList(custom, POLICY_API_GROUP, POLICY_API_VERSION, plural) });
-    this.informers = {
-      servers: policy('servers'),
-      authorizationPolicies: policy('authorizationpolicies'),
-      meshTLSAuthentications: policy('meshtlsauthentications'),
-      networkAuthentications: policy('networkauthentications'),
-      httpRoutes: new KubeInformer<KubernetesObject>({ ...common, name: 'httproutes', path: `/apis/${GATEWAY_API_GROUP}/${HTTPROUTE_VERSION}/httproutes`, list: customList(custom, GATEWAY_API_GROUP, HTTPROUTE_VERSION, 'httproutes') }),
-      pods: new KubeInformer<V1Pod>({ ...common, name: 'pods', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() }),
-      namespaces: new KubeInformer<V1Namespace>({ ...common, name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace() }),
-    };
-    this.model = policyModelFromKube({ servers: [], authorizationPolicies: [], meshTLSAuthentications: [], networkAuthentications: [], httpRoutes: [], pods: [], namespaces: [] }, o.meshDefaults).model;
-    const all = this.all();
-    for (const inf of all) inf.on(() => this.schedule());
-    this.synced = Promise.all(all.map((i) => i.synced)).then(() => {
-      this.ready = true;
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      this.rebuild();
-    });
-    this.synced.catch(() => undefined);
-  }
-
-  private all(): KubeInformer<KubernetesObject>[] {
-    return Object.values(this.informers) as KubeInformer<KubernetesObject>[];
-  }
-
-  start(): void {
-    for (const inf of this.all()) inf.start();
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await Promise.all(this.all().map((i) => i.stop()));
-  }
-
-  current(): PolicyModel {
-    return this.model;
-  }
-
-  subscribe(listener: (model: PolicyModel) => void): () => void {
-    this.listeners.add(listener);
-    return () => void this.listeners.delete(listener);
-  }
-
-  private schedule(): void {
-    if (!this.ready || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.rebuild();
-    }, this.o.coalesceMs ?? 10);
-  }
-
-  private rebuild(): void {
-    const i = this.informers;
-    const { model, warnings } = policyModelFromKube(
-      {
-        servers: i.servers.list(),
-        authorizationPolicies: i.authorizationPolicies.list(),
-        meshTLSAuthentications: i.meshTLSAuthentications.list(),
-        networkAuthentications: i.networkAuthentications.list(),
-        httpRoutes: i.httpRoutes.list(),
-        pods: i.pods.list(),
-        namespaces: i.namespaces.list(),
-      },
-      this.o.meshDefaults,
-    );
-    this.rebuilds++;
-    const now = new Set(warnings);
-    for (const w of now) if (!this.warned.has(w)) this.o.log?.('warn', w);
-    this.warned = now;
-    this.model = model;
-    for (const l of [...this.listeners]) l(model);
+export class KubePolicySource extends InformedModel<Informers, PolicyModel> implements PolicyModelSource {
+  constructor(o: KubePolicySourceOptions) {
+    const empty: KubePolicyFacts = { servers: [], authorizationPolicies: [], meshTLSAuthentications: [], networkAuthentications: [], httpRoutes: [], pods: [], namespaces: [] };
+    super(policyInformers(o), (i) => policyModelFromKube(factsOf(i), o.meshDefaults), policyModelFromKube(empty, o.meshDefaults).model, o);
   }
 }
