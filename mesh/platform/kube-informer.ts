@@ -83,6 +83,7 @@ export class KubeInformer<T extends KubernetesObject> {
   private retryTimer: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
   private quickEnds = 0;
+  private readonly openWatches = new Set<AbortController>();
 
   constructor(private readonly o: KubeInformerOptions<T>) {
     this.name = o.name ?? o.path;
@@ -131,7 +132,8 @@ export class KubeInformer<T extends KubernetesObject> {
       this.stats.watches++;
       const started = Date.now();
       let events = 0;
-      return real.watch(
+      let ended = (): unknown => undefined;
+      const controller = await real.watch(
         path,
         { ...params, allowWatchBookmarks: true, timeoutSeconds: this.o.watchTimeoutSeconds ?? 300 },
         (phase: string, obj: unknown, raw?: unknown) => {
@@ -154,9 +156,17 @@ export class KubeInformer<T extends KubernetesObject> {
           // A watch that ended by itself at once, with nothing in it, more than a few times in a row.
           if (!err && events === 0 && Date.now() - started < 1000) this.quickEnds++;
           else this.quickEnds = 0;
+          ended();
           done(err);
         },
       );
+      // Every open watch is aborted by stop(), not just the one ListWatch remembers: a watch opened
+      // while stop() ran, or one left behind when a retry restarted ListWatch, would otherwise keep
+      // the process alive until its server-side timeout.
+      this.openWatches.add(controller);
+      ended = () => this.openWatches.delete(controller);
+      if (this.stopped) controller.abort();
+      return controller;
     };
     return wrapper;
   }
@@ -197,6 +207,8 @@ export class KubeInformer<T extends KubernetesObject> {
     this.retryTimer = undefined;
     if (!this.isSynced) this.rejectSynced(new Error(`${this.name}: informer stopped before its first list`));
     await this.lw.stop();
+    for (const c of this.openWatches) c.abort();
+    this.openWatches.clear();
   }
 
   /** Subscribes to add/update/delete; returns the unsubscribe function. */

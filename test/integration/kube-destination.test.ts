@@ -125,7 +125,7 @@ test('API cut off: last-known endpoints kept; back after compaction: 410 → rel
   await until(['b']);
 });
 
-test('the destination process stops cleanly on SIGTERM', async () => {
+test('the destination process stops cleanly on SIGTERM', { timeout: 30_000 }, async () => {
   const code = await new Promise<number | null>((resolve) => {
     dest!.once('exit', (c) => resolve(c));
     dest!.kill('SIGTERM');

@@ -136,7 +136,7 @@ test('deleting a pod in the API removes it from the inventory (no more scrape er
   assert.deepEqual([web.meshedPods, web.totalPods], [1, 2]);
 });
 
-test('weft metrics-api --kube stops cleanly on SIGTERM', async () => {
+test('weft metrics-api --kube stops cleanly on SIGTERM', { timeout: 30_000 }, async () => {
   const code = await new Promise<number | null>((resolve) => {
     service!.once('exit', (c) => resolve(c));
     service!.kill('SIGTERM');

@@ -150,7 +150,7 @@ test('API cut off: the proxy keeps its table; back after compaction: 410 → rel
   assert.equal((await httpGet(client(B), '/x')).status, 403);
 });
 
-test('weft policy --kube stops cleanly on SIGTERM', async () => {
+test('weft policy --kube stops cleanly on SIGTERM', { timeout: 30_000 }, async () => {
   const code = await new Promise<number | null>((resolve) => {
     service!.once('exit', (c) => resolve(c));
     service!.kill('SIGTERM');
