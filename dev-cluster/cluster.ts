@@ -208,7 +208,7 @@ export function demoManifests(image: string, restartedAt?: string): Record<strin
                 args: ['demo', '--app', a.app],
                 // The demo apps stop when stdin closes (their local runner died): keep it open.
                 stdin: true,
-                env: Object.entries({ ...a.env, ...(a.port ? { PORT: String(a.port) } : {}) }).map(([k, v]) => ({ name: k, value: v })),
+                env: Object.entries({ ...a.env, ...(a.port ? { PORT: String(a.port), HOST: '0.0.0.0' } : {}) }).map(([k, v]) => ({ name: k, value: v })),
                 ...(a.port ? { ports: [{ containerPort: a.port, name: a.app === 'web' ? 'http' : 'grpc' }] } : {}),
                 securityContext: { runAsUser: DEMO_APP_UID, runAsNonRoot: true, allowPrivilegeEscalation: false },
                 resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '160Mi' } },

@@ -35,10 +35,13 @@ function numberFrom(env: NodeJS.ProcessEnv, key: string, dflt: number): number {
   return n;
 }
 
-function listenHttp(server: http.Server, port: number, name: string): Promise<void> {
+/** Where the apps listen: 127.0.0.1 (local mode: only their proxy reaches them) unless HOST says otherwise (a pod: 0.0.0.0). */
+const hostFrom = (env: NodeJS.ProcessEnv): string => env['HOST'] || '127.0.0.1';
+
+function listenHttp(server: http.Server, host: string, port: number, name: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'EADDRINUSE' ? `${name}: port ${port} is already in use` : `${name}: ${e.message}`)));
-    server.listen({ host: '127.0.0.1', port }, () => resolve());
+    server.listen({ host, port }, () => resolve());
   });
 }
 
@@ -46,19 +49,20 @@ function listenHttp(server: http.Server, port: number, name: string): Promise<vo
 export async function runDemoApp(name: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   let stop: () => Promise<void> | void;
+  const host = hostFrom(env);
   switch (name) {
     case 'emoji': {
       const server = createEmojiServer();
-      const port = await bindGrpc(server, portFrom(env));
-      say(`emoji: gRPC on 127.0.0.1:${port}`);
+      const port = await bindGrpc(server, portFrom(env), host);
+      say(`emoji: gRPC on ${host}:${port}`);
       stop = () => shutdownGrpc(server);
       break;
     }
     case 'voting': {
       const version = env['VERSION'] || 'v1';
       const server = createVotingServer(version);
-      const port = await bindGrpc(server, portFrom(env));
-      say(`voting ${version}: gRPC on 127.0.0.1:${port}`);
+      const port = await bindGrpc(server, portFrom(env), host);
+      say(`voting ${version}: gRPC on ${host}:${port}`);
       stop = () => shutdownGrpc(server);
       break;
     }
@@ -71,8 +75,8 @@ export async function runDemoApp(name: string, env: NodeJS.ProcessEnv = process.
       });
       const server = createWebServer(backends);
       const port = portFrom(env);
-      await listenHttp(server, port, name);
-      say(`web: HTTP on 127.0.0.1:${port}; emoji at ${env['UPSTREAM_EMOJI_URL']}, voting at ${env['UPSTREAM_VOTING_URL']} (gRPC, h2c to the proxy)`);
+      await listenHttp(server, host, port, name);
+      say(`web: HTTP on ${host}:${port}; emoji at ${env['UPSTREAM_EMOJI_URL']}, voting at ${env['UPSTREAM_VOTING_URL']} (gRPC, h2c to the proxy)`);
       stop = () => {
         server.close();
         server.closeAllConnections();

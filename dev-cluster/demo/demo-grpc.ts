@@ -127,9 +127,10 @@ export function unary<Req, Res>(
 }
 
 /** Binds a gRPC server on 127.0.0.1:port (plaintext: its proxy terminates mTLS in front of it). */
-export function bindGrpc(server: grpc.Server, port: number): Promise<number> {
+export function bindGrpc(server: grpc.Server, port: number, host = '127.0.0.1'): Promise<number> {
+  const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolvePromise, reject) => {
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (e, bound) => (e ? reject(new Error(`cannot listen on 127.0.0.1:${port}: ${e.message}`)) : resolvePromise(bound)));
+    server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (e, bound) => (e ? reject(new Error(`cannot listen on ${addr}: ${e.message}`)) : resolvePromise(bound)));
   });
 }
 

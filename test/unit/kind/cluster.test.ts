@@ -134,7 +134,7 @@ test('down: deletes an existing cluster, and says so when there is none', async 
 });
 
 test('the demo manifests: apps from the mesh image, not as the proxy UID, stdin kept open; injection annotation', () => {
-  const objs = demoManifests('img:1', '2026-01-01T00:00:00Z') as { kind: string; metadata: { name: string }; spec?: { template?: { metadata: { annotations?: Record<string, string> }; spec: { containers: { image: string; args: string[]; stdin: boolean; securityContext: { runAsUser: number } }[] } } } }[];
+  const objs = demoManifests('img:1', '2026-01-01T00:00:00Z') as { kind: string; metadata: { name: string }; spec?: { template?: { metadata: { annotations?: Record<string, string> }; spec: { containers: { image: string; args: string[]; stdin: boolean; securityContext: { runAsUser: number }; env: { name: string; value: string }[] }[] } } } }[];
   const deployments = objs.filter((o) => o.kind === 'Deployment');
   assert.deepEqual(deployments.map((d) => d.metadata.name), ['emoji', 'voting', 'voting-canary', 'web', 'vote-bot']);
   for (const d of deployments) {
@@ -144,6 +144,10 @@ test('the demo manifests: apps from the mesh image, not as the proxy UID, stdin 
     assert.equal(c.stdin, true);
     assert.notEqual(c.securityContext.runAsUser, PROXY_UID, 'the proxy UID would bypass the mesh');
     assert.equal(d.spec!.template!.metadata.annotations?.['weft.dev/restarted-at'], '2026-01-01T00:00:00Z');
+    // Servers listen on the pod's address (the redirect brings meshed traffic to the proxy, which
+    // calls the app on localhost); 127.0.0.1 alone would leave them unreachable before injection.
+    const env = Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+    if (d.metadata.name !== 'vote-bot') assert.equal(env.HOST, '0.0.0.0', d.metadata.name);
   }
   assert.deepEqual(objs.filter((o) => o.kind === 'Service').map((o) => o.metadata.name), ['emoji', 'voting', 'web']);
   assert.deepEqual((injectedNamespace() as { metadata: { annotations: Record<string, string> } }).metadata.annotations, { 'weft.dev/inject': 'enabled' });
