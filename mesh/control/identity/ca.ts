@@ -3,9 +3,8 @@
 // Pure apart from writeIdentityDir; the identity service and the dev tooling both reuse it.
 import 'reflect-metadata';
 import { webcrypto, randomBytes } from 'node:crypto';
-import { mkdir, writeFile, rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { identityFilePaths, writeIdentityDir } from './identity-files';
 import { parseIdentityName } from '../../config/identity';
 import { DEFAULT_TRUST_DOMAIN } from '../../config/names';
 
@@ -17,8 +16,8 @@ export interface KeyPairPem {
   keyPem: string;
 }
 
-/** File names of a proxy's identity directory (the layout of a Kubernetes TLS secret plus ca.crt). */
-export const IDENTITY_FILES = { trustAnchors: 'ca.crt', cert: 'tls.crt', key: 'tls.key' } as const;
+// The identity directory's files live in identity-files.ts (the proxy needs them without x509).
+export { IDENTITY_FILES, identityFilePaths, writeIdentityDir } from './identity-files';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -232,23 +231,6 @@ export async function issueLeaf(
   return { certPem: chain.certPem, keyPem };
 }
 
-async function writeAtomically(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, data, { mode });
-  await rename(tmp, path);
-}
-
-/**
- * Writes ca.crt (anchor), tls.crt (chain) and tls.key (mode 0600) into dir, each file replaced atomically
- * (write then rename) so a watching proxy never reads half a file. The key goes first, the chain last.
- */
-export async function writeIdentityDir(dir: string, anchorPem: string, leaf: KeyPairPem): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeAtomically(join(dir, IDENTITY_FILES.trustAnchors), anchorPem, 0o644);
-  await writeAtomically(join(dir, IDENTITY_FILES.key), leaf.keyPem, 0o600);
-  await writeAtomically(join(dir, IDENTITY_FILES.cert), leaf.certPem, 0o644);
-}
-
 /** A throwaway CA for the local mode, the demo and tests. */
 export interface DevCa {
   anchor: KeyPairPem;
@@ -287,10 +269,3 @@ export async function createDevCa(
 }
 
 /** The three file paths of an identity directory, in the shape IdentityCerts.load takes. */
-export function identityFilePaths(dir: string): { certFile: string; keyFile: string; trustAnchorsFile: string } {
-  return {
-    certFile: join(dir, IDENTITY_FILES.cert),
-    keyFile: join(dir, IDENTITY_FILES.key),
-    trustAnchorsFile: join(dir, IDENTITY_FILES.trustAnchors),
-  };
-}

@@ -1,21 +1,18 @@
 // The proxy's certificate client: generate a P-256 key, send a CSR with the workload token to the identity
 // service, validate the answer and write tls.key / tls.crt / ca.crt atomically (the files IdentityCerts watches).
 // CertificateRenewer keeps doing that at 70 % of each leaf's lifetime, backing off exponentially on failure.
-import 'reflect-metadata';
-import { webcrypto } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import * as fsPromises from 'node:fs/promises';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
-import * as x509 from '@peculiar/x509';
 import type * as prom from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import { IDENTITY_REFRESH_FRACTION, IDENTITY_SERVICE_ACCOUNT, identityName, parseIdentityName } from '../../config/identity';
 import { CONTROL_PLANE_NAMESPACE } from '../../config/names';
-import { identityFilePaths, writeIdentityDir } from '../../control/identity/ca';
+import { oid, TAG, tlv, toPem } from '../../control/identity/der';
+import { identityFilePaths, writeIdentityDir } from '../../control/identity/identity-files';
 import type { IdentityFilePaths } from './identity-certs';
 import { validateIdentityMaterial } from './identity-material';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 /** Path of the identity service's certify endpoint (mesh/control/identity/server.ts). */
 const CERTIFY_PATH = '/v1/certify';
@@ -62,19 +59,28 @@ export class IdentityRequestError extends Error {
   }
 }
 
-const EC_KEYGEN: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
+const OID = {
+  commonName: '2.5.4.3',
+  extensionRequest: '1.2.840.113549.1.9.14',
+  subjectAltName: '2.5.29.17',
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+} as const;
 
-/** A fresh P-256 key and a CSR for `identity` (one DNS SAN), as PEM. */
+/**
+ * A fresh P-256 key and a PKCS#10 CSR for `identity` (CN and one DNS SAN), as PEM. Written with
+ * node:crypto and a few DER lines rather than an X.509 library: the proxy loads this at start, and
+ * @peculiar/x509 + reflect-metadata cost it ~10 MB of RSS for this one message.
+ */
 export async function createCsr(identity: string): Promise<{ csrPem: string; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(EC_KEYGEN, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${identity}`,
-    keys,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: identity }])],
-  });
-  const der = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { csrPem: csr.toString('pem'), keyPem: x509.PemConverter.encode(der, 'PRIVATE KEY') };
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const name = tlv(TAG.sequence, tlv(TAG.set, tlv(TAG.sequence, oid(OID.commonName), tlv(TAG.utf8String, Buffer.from(identity, 'utf8')))));
+  const san = tlv(TAG.sequence, tlv(0x82 /* [2] dNSName, IA5String */, Buffer.from(identity, 'ascii')));
+  const extensions = tlv(TAG.sequence, tlv(TAG.sequence, oid(OID.subjectAltName), tlv(TAG.octetString, san)));
+  const attributes = tlv(0xa0 /* [0] attributes */, tlv(TAG.sequence, oid(OID.extensionRequest), tlv(TAG.set, extensions)));
+  const info = tlv(TAG.sequence, tlv(TAG.integer, Buffer.from([0])), name, publicKey.export({ type: 'spki', format: 'der' }), attributes);
+  const signature = sign('sha256', info, privateKey); // DER ECDSA-Sig-Value
+  const csr = tlv(TAG.sequence, info, tlv(TAG.sequence, oid(OID.ecdsaWithSha256)), tlv(TAG.bitString, Buffer.from([0]), signature));
+  return { csrPem: toPem(csr, 'CERTIFICATE REQUEST'), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
 function targetOf(addr: string): URL {

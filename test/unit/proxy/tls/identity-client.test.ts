@@ -9,7 +9,7 @@ import { startIdentityServer } from '../../../../mesh/control/identity/server';
 import { LocalTokenVerifier, mintLocalToken } from '../../../../mesh/control/identity/token';
 import { IDENTITY_SERVICE_ACCOUNT, identityName } from '../../../../mesh/config/identity';
 import { CONTROL_PLANE_NAMESPACE } from '../../../../mesh/config/names';
-import { CertificateRenewer, obtainCertificate, startCertificateRenewal, type RenewerClock } from '../../../../mesh/proxy/tls/identity-client';
+import { CertificateRenewer, createCsr, obtainCertificate, startCertificateRenewal, type RenewerClock } from '../../../../mesh/proxy/tls/identity-client';
 import { IdentityCerts } from '../../../../mesh/proxy/tls/identity-certs';
 
 /** Timers that fire only when the test advances time. */
@@ -250,4 +250,26 @@ test('startCertificateRenewal reads the token file before every request (a rotat
     await server.close();
     await rm(root, { recursive: true, force: true });
   }
+});
+
+test('createCsr: a P-256 key and a PKCS#10 request for the identity (one DNS SAN), self-signed with ECDSA-SHA256, that the identity service reads', async () => {
+  const { parseCsr } = await import('../../../../mesh/control/identity/csr');
+  const { createPublicKey } = await import('node:crypto');
+  const id = identityName({ serviceAccount: 'web', namespace: 'shop' });
+  const { csrPem, keyPem } = await createCsr(id);
+  const csr = parseCsr(csrPem);
+  assert.equal(csr.keyType, 'ec');
+  assert.equal(csr.namedCurve, 'prime256v1');
+  assert.equal(csr.sanExtensions, 1);
+  assert.deepEqual(csr.names, [{ type: 'dns', value: id }]);
+  assert.ok(csr.signatureValid(), 'signed by its own key');
+  // The key handed back is the one the request certifies.
+  const fromKey = createPublicKey(keyPem).export({ type: 'spki', format: 'der' });
+  assert.deepEqual(Buffer.from(csr.spkiDer), fromKey);
+  // A request altered after signing no longer verifies.
+  const der = Buffer.from(csrPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  const at = der.indexOf(Buffer.from(id));
+  der[at] = der[at]! ^ 1;
+  const forged = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+  assert.equal(parseCsr(forged).signatureValid(), false);
 });
