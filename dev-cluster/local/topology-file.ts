@@ -3,6 +3,7 @@
  * `parseTopology(text, fileName)`, whose every error names the file, the line and the field, and a
  * pure translation, `toLocalTopology`, into what the runner (local-mesh.ts) starts.
  */
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { DEFAULT_INBOUND_POLICIES, type DefaultInboundPolicy } from '../../mesh/config/annotations';
@@ -558,4 +559,21 @@ export function toLocalTopology(t: Topology, baseDir = '.'): LocalTopology {
     local.policy = policy;
   }
   return local;
+}
+
+/**
+ * Reads and checks a topology file for `weft local up` (either isolation): the topology, or the
+ * message to print and the exit code (1: unreadable, 2: problems in the file, each as file:line).
+ */
+export async function readTopologyFile(file: string): Promise<{ ok: true; topology: Topology } | { ok: false; message: string; exitCode: 1 | 2 }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    return { ok: false, message: `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, exitCode: 1 };
+  }
+  const topo = parseTopology(text, file);
+  if (topo.ok) return topo;
+  const n = topo.errors.length;
+  return { ok: false, message: `${file} has ${n} problem${n > 1 ? 's' : ''}:\n${topo.errors.map((e) => `  ${formatTopologyError(e)}\n`).join('')}`, exitCode: 2 };
 }

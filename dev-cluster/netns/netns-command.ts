@@ -5,11 +5,11 @@
  * mesh/cli/local.command.ts hands it every `up`/`down` that names --isolation.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatTopologyError, parseTopology } from '../local/topology-file';
+import { readTopologyFile } from '../local/topology-file';
 import { WEFT_ENTRY } from '../local/proxy-process';
 import { Supervisor, installShutdownHandlers } from '../local/supervisor';
 import { planNetns } from './netns-plan';
@@ -83,15 +83,10 @@ export async function run(command: string, args: string[]): Promise<number> {
 }
 
 async function up(file: string, mesh: boolean): Promise<number> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    return fail(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const topo = parseTopology(text, file);
+  const topo = await readTopologyFile(file);
   if (!topo.ok) {
-    process.stderr.write(`weft local: ${file} has ${topo.errors.length} problem${topo.errors.length > 1 ? 's' : ''}:\n${topo.errors.map((e) => `  ${formatTopologyError(e)}\n`).join('')}`);
+    if (topo.exitCode === 1) return fail(topo.message);
+    process.stderr.write(`weft local: ${topo.message}`);
     return 2;
   }
   if (mesh && !existsSync(WEFT_ENTRY)) return fail(`${WEFT_ENTRY} is missing`, 'run `npm run build` first (the proxies and weft init run from dist/)');

@@ -110,19 +110,14 @@ async function up(args: string[]): Promise<number> {
   const parsed = parseUpArgs(args);
   if (!parsed.ok) return fail(`${parsed.error}\n\n${LOCAL_USAGE}`, 2);
   const { file, detach, supervise, certLifetimeMs } = parsed.value;
-  const { parseTopology, formatTopologyError, toLocalTopology } = await import('../../dev-cluster/local/topology-file');
+  const { readTopologyFile, toLocalTopology } = await import('../../dev-cluster/local/topology-file');
   const { stateDir, readState } = await import('../../dev-cluster/local/local-state');
   const isAlive = await isAliveFn();
 
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    return fail(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const topo = parseTopology(text, file);
+  const topo = await readTopologyFile(file);
   if (!topo.ok) {
-    err(`weft local: ${file} has ${topo.errors.length} problem${topo.errors.length > 1 ? 's' : ''}:\n${topo.errors.map((e) => `  ${formatTopologyError(e)}\n`).join('')}`);
+    if (topo.exitCode === 1) return fail(topo.message);
+    err(`weft local: ${topo.message}`);
     return 2;
   }
   const dir = stateDir();
