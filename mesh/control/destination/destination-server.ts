@@ -11,7 +11,7 @@ import http2 from 'node:http2';
 import { parseAddr } from '../../proxy/discovery/discovery';
 import { DestinationIndex, type MeshModel } from './destination-model';
 import type { ModelSource } from './model-source';
-import { listen } from '../listen';
+import { listen, streamServer } from '../listen';
 
 export const DESTINATION_WATCH_PATH = '/v1/watch';
 export const DESTINATION_HEARTBEAT_MS = 10_000;
@@ -54,7 +54,6 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
     }
     s.write(bytes);
   };
-  const sessions = new Set<http2.Http2Session>();
   let count = 0;
 
   // Changes that arrive together (an informer's burst, a rolling restart) are applied once, on the
@@ -79,12 +78,7 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
     });
   });
 
-  const server = http2.createServer({ settings: { maxConcurrentStreams: 10_000 } });
-  server.on('session', (s) => {
-    sessions.add(s);
-    s.once('close', () => sessions.delete(s));
-    s.on('error', () => undefined);
-  });
+  const { server, close: closeServer } = streamServer();
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
     if (stream.destroyed) return;
@@ -127,13 +121,12 @@ export async function startDestinationServer(o: DestinationServerOptions): Promi
     port,
     watchCount: () => count,
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      if (!closing) {
         unsubscribe();
         if (flush) clearImmediate(flush);
         clearInterval(heartbeat);
-        server.close(() => resolve());
-        for (const s of sessions) s.destroy();
-      });
+        closing = closeServer();
+      }
       return closing;
     },
   };

@@ -34,7 +34,7 @@
  */
 import http2 from 'node:http2';
 import { answerLine, parseWorkloadRequest, type PolicyModel, type PolicyModelSource, type WorkloadRequest } from './policy-model';
-import { listen } from '../listen';
+import { listen, streamServer } from '../listen';
 
 export const POLICY_INBOUND_PATH = '/v1/inbound';
 export const POLICY_HEARTBEAT_MS = 10_000;
@@ -74,7 +74,6 @@ function requestKey(r: WorkloadRequest): string {
 export async function startPolicyServer(o: PolicyServerOptions): Promise<PolicyServer> {
   let model: PolicyModel = o.source.current();
   const groups = new Map<string, Group>();
-  const sessions = new Set<http2.Http2Session>();
   let count = 0;
 
   const compile = (request: WorkloadRequest): string | Error => {
@@ -134,12 +133,7 @@ export async function startPolicyServer(o: PolicyServerOptions): Promise<PolicyS
     });
   };
 
-  const server = http2.createServer({ settings: { maxConcurrentStreams: 10_000 } });
-  server.on('session', (s) => {
-    sessions.add(s);
-    s.once('close', () => sessions.delete(s));
-    s.on('error', () => undefined);
-  });
+  const { server, close: closeServer } = streamServer();
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
     const url = new URL(String(headers[':path'] ?? '/'), 'http://policy');
@@ -183,13 +177,12 @@ export async function startPolicyServer(o: PolicyServerOptions): Promise<PolicyS
     port,
     watchCount: () => count,
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      if (!closing) {
         unsubscribe();
         if (flush) clearImmediate(flush);
         clearInterval(heartbeat);
-        server.close(() => resolve());
-        for (const s of sessions) s.destroy();
-      });
+        closing = closeServer();
+      }
       return closing;
     },
   };
