@@ -14,7 +14,8 @@
 // BENCH_RATES (200,1000), BENCH_CONNECTIONS (8) open-loop keep-alive pool, BENCH_SPIN_US (1200; 0 = timers
 // only), BENCH_THROUGHPUT_SECONDS (5), BENCH_THROUGHPUT_CONNECTIONS (64), BENCH_HANDSHAKE_SECONDS (5),
 // BENCH_HANDSHAKE_CONCURRENCY (4), BENCH_SOAK_SECONDS (0 = off), BENCH_SOAK_RPS (500),
-// BENCH_CPU_PROF_DIR (write --cpu-prof profiles of the Weft proxies there), BENCH_PIN (1; 0 = no taskset
+// BENCH_CPU_PROF_DIR (write --cpu-prof profiles of the Weft proxies there), BENCH_PATHS (comma-separated subset of
+// weft-1hop,haproxy-1hop,weft-2hop-mtls; the direct path always runs), BENCH_PIN (1; 0 = no taskset
 // pinning, better when other work already loads the cores).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -51,6 +52,8 @@ const HS_CONCURRENCY = Math.max(1, Math.round(envNum('BENCH_HANDSHAKE_CONCURRENC
 const SOAK_SECONDS = envNum('BENCH_SOAK_SECONDS', 0);
 const SOAK_RPS = envNum('BENCH_SOAK_RPS', 500);
 const PROF_DIR = process.env['BENCH_CPU_PROF_DIR'];
+/** Paths to measure (the direct path is always measured: "added" is relative to it); default all. */
+const ONLY_PATHS = (process.env['BENCH_PATHS'] ?? '').split(',').filter((s) => s !== '');
 const WARMUP = Math.min(2, Math.max(0.5, SECONDS * 0.2));
 /** The 1,000 RPS figures are the targets' reference rate; else the highest rate run. */
 const REF_RATE = RATES.includes(1000) ? 1000 : Math.max(...RATES);
@@ -151,7 +154,8 @@ async function setUp(stack: (() => Promise<void>)[]): Promise<Rig> {
     { name: 'weft-2hop-mtls', label: 'Weft 2 hops, mTLS', port: client.upstreams.get(AUTHORITY)!.port, pids: [client.pid, server.pid] },
   ];
   for (const p of paths) await checkPath(p);
-  return { tmp, backend, backendPort, weft1, client, server, haproxy, paths };
+  const measured = ONLY_PATHS.length === 0 ? paths : paths.filter((p) => p.name === 'direct' || ONLY_PATHS.includes(p.name));
+  return { tmp, backend, backendPort, weft1, client, server, haproxy, paths: measured };
 }
 
 /** One request through a path before measuring it: a broken path is an error, not a figure. */
