@@ -5,9 +5,9 @@
  */
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import http2, { type ClientHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import { PassThrough, Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
-import type { H1Pool } from '../transport/h1-client';
+import { Readable } from 'node:stream';
+import type { Cancel } from './cancel';
+import { LeanRequestError, type LeanH1Client } from '../transport/h1-lean-client';
 import { formatAddr, type SocketAddr } from '../discovery/discovery';
 import { forwardableHeaders, forwardableTrailers, H_PROXY_ERROR, type HeaderMap } from './headers';
 
@@ -30,8 +30,8 @@ export interface UpstreamRequest {
   trailers?: () => OutgoingHttpHeaders | undefined;
   /** The request declares trailers (so the upstream stream must wait for them). */
   expectTrailers?: boolean;
-  /** Aborting cancels the exchange at any point (client gone, timeout). */
-  signal?: AbortSignal;
+  /** Cancelling ends the exchange at any point (client gone, timeout). */
+  cancel?: Cancel;
 }
 
 export interface UpstreamResponse {
@@ -57,9 +57,8 @@ export class UpstreamError extends Error {
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
-function abortReason(signal: AbortSignal | undefined): string {
-  const r: unknown = signal?.reason;
-  return r instanceof Error ? r.message : typeof r === 'string' ? r : 'cancelled';
+function abortReason(cancel: Cancel | undefined): string {
+  return cancel?.reason ?? 'cancelled';
 }
 
 function sendBody(body: UpstreamRequest['body'], sink: NodeJS.WritableStream & { end(): void }): void {
@@ -92,12 +91,11 @@ export function sendH2(session: ClientHttp2Session, req: UpstreamRequest, extra?
     let responded = false;
     const onAbort = (): void => {
       if (!stream.closed) stream.close(NGHTTP2_CANCEL);
-      if (!responded) reject(new UpstreamError(abortReason(req.signal), 'cancelled'));
+      if (!responded) reject(new UpstreamError(abortReason(req.cancel), 'cancelled'));
     };
-    if (req.signal) {
-      if (req.signal.aborted) return onAbort();
-      req.signal.addEventListener('abort', onAbort, { once: true });
-      stream.once('close', () => req.signal!.removeEventListener('abort', onAbort));
+    if (req.cancel) {
+      if (req.cancel.aborted) return onAbort();
+      stream.once('close', req.cancel.onAbort(onAbort));
     }
     stream.once('response', (h, flags: number) => {
       responded = true;
@@ -127,54 +125,39 @@ export function sendH2(session: ClientHttp2Session, req: UpstreamRequest, extra?
   });
 }
 
-/** The HTTP/1.1 clients of one proxy: undici for nearly every request, Node's http for the rest. */
+/** The HTTP/1.1 clients of one proxy: the lean client for nearly every request, Node's http for the rest. */
 export interface H1Clients {
-  undici: H1Pool;
+  lean: LeanH1Client;
   /**
-   * undici cannot send request trailers nor an `Expect` field; requests with either (rare) go
-   * through Node's http client, so both are still forwarded as RFC 9110 asks of a proxy.
+   * Requests with trailers or an `Expect` field (rare) go through Node's http client, which
+   * implements both, so they are still forwarded as RFC 9110 asks of a proxy.
    */
   nodeHttp: http.Agent;
 }
 
 function h1ErrorKind(e: NodeJS.ErrnoException): UpstreamError['kind'] {
   const c = e.code ?? '';
-  return c === 'ECONNREFUSED' || c === 'EHOSTUNREACH' || c === 'ENOTFOUND' || c === 'UND_ERR_CONNECT_TIMEOUT' ? 'connect' : 'reset';
+  return c === 'ECONNREFUSED' || c === 'EHOSTUNREACH' || c === 'ENOTFOUND' ? 'connect' : 'reset';
 }
 
 /** Sends a request over HTTP/1.1 on a keep-alive connection; resolves at the response headers. */
 export async function sendH1(clients: H1Clients, addr: SocketAddr, req: UpstreamRequest): Promise<UpstreamResponse> {
   if (req.expectTrailers || req.headers['expect'] !== undefined) return sendH1NodeHttp(clients.nodeHttp, addr, req);
-  const headers: Record<string, string | string[]> = { ...req.headers, host: req.authority };
-  let data: Dispatcher.ResponseData;
+  const origin = formatAddr(addr);
   try {
-    data = await clients.undici.request({
-      origin: `http://${formatAddr(addr)}`,
+    return await clients.lean.request(addr.host, addr.port, origin, {
+      method: req.method,
       path: req.path,
-      method: req.method as Dispatcher.HttpMethod,
-      headers,
-      // undici destroys a body stream once consumed; an HTTP/2 server stream is a Duplex whose
-      // destruction would also end our response to that client, so it reads from a PassThrough.
-      body: req.body === null || Buffer.isBuffer(req.body) ? req.body : req.body.pipe(new PassThrough()),
-      signal: req.signal,
+      authority: req.authority,
+      headers: req.headers,
+      body: req.body,
+      cancel: req.cancel,
     });
   } catch (e) {
-    if (req.signal?.aborted) throw new UpstreamError(abortReason(req.signal), 'cancelled');
-    const err = e as NodeJS.ErrnoException;
-    throw new UpstreamError(`upstream ${formatAddr(addr)}: ${err.code ?? err.message}`, h1ErrorKind(err));
+    if (req.cancel?.aborted) throw new UpstreamError(abortReason(req.cancel), 'cancelled');
+    if (e instanceof LeanRequestError) throw new UpstreamError(e.message, e.kind);
+    throw new UpstreamError(`upstream ${origin}: ${(e as Error).message}`, 'reset');
   }
-  const body = data.body;
-  const trailers = new Promise<IncomingHttpHeaders | undefined>((r) => {
-    body.once('end', () => r(Object.keys(data.trailers).length > 0 ? (data.trailers as IncomingHttpHeaders) : undefined));
-    body.once('close', () => r(undefined));
-  });
-  return {
-    status: data.statusCode,
-    headers: data.headers as IncomingHttpHeaders,
-    body,
-    trailers,
-    cancel: () => void body.destroy(),
-  };
 }
 
 function sendH1NodeHttp(agent: http.Agent, addr: SocketAddr, req: UpstreamRequest): Promise<UpstreamResponse> {
@@ -188,12 +171,11 @@ function sendH1NodeHttp(agent: http.Agent, addr: SocketAddr, req: UpstreamReques
     let responded = false;
     const onAbort = (): void => {
       out.destroy();
-      if (!responded) reject(new UpstreamError(abortReason(req.signal), 'cancelled'));
+      if (!responded) reject(new UpstreamError(abortReason(req.cancel), 'cancelled'));
     };
-    if (req.signal) {
-      if (req.signal.aborted) return onAbort();
-      req.signal.addEventListener('abort', onAbort, { once: true });
-      out.once('close', () => req.signal!.removeEventListener('abort', onAbort));
+    if (req.cancel) {
+      if (req.cancel.aborted) return onAbort();
+      out.once('close', req.cancel.onAbort(onAbort));
     }
     out.once('response', (res) => {
       responded = true;

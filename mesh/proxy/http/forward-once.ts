@@ -6,6 +6,7 @@
 import { formatAddr, type SocketAddr } from '../discovery/discovery';
 import type { HttpStreamRecorder } from '../metrics/proxy-metrics';
 import type { UpstreamPools } from '../transport/upstream-pools';
+import { Cancel } from './cancel';
 import type { Downstream } from './downstream';
 import { sendH1, sendH2, type UpstreamRequest, type UpstreamResponse } from './exchange';
 import { forwardableHeaders, type HeaderMap } from './headers';
@@ -46,9 +47,8 @@ export async function forwardOnce(opts: {
 }): Promise<void> {
   const { ds, addr, pools, rec } = opts;
   const req = upstreamRequestOf(ds, formatAddr(addr), opts.extraHeaders);
-  const ctl = new AbortController();
-  ds.onAbort(() => ctl.abort(new Error('client went away')));
-  req.signal = ctl.signal;
+  const cancel = (req.cancel = new Cancel());
+  ds.onAbort(() => cancel.abort('client went away'));
   let res: UpstreamResponse;
   try {
     res = opts.proto === 'h1' ? await sendH1(pools.h1, addr, req) : await pools.plainSession(addr).then((s) => sendH2(s, req));

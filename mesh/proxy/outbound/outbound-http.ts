@@ -8,6 +8,7 @@ import { PROXY_DEFAULTS } from '../../config/proxy-defaults';
 import { formatAddr, parseAddr, type Endpoint, type SocketAddr } from '../discovery/discovery';
 import { bufferUpTo, type Downstream } from '../http/downstream';
 import { sendH1, sendH2, UpstreamError, type UpstreamRequest, type UpstreamResponse } from '../http/exchange';
+import { Cancel } from '../http/cancel';
 import { forwardOnce, grpcStatusOf, upstreamRequestOf } from '../http/forward-once';
 import { H_DST_PORT, H_ORIG_PROTO, type HeaderMap } from '../http/headers';
 import { throttledLog, type Logger } from '../log';
@@ -96,21 +97,21 @@ export class OutboundHttp {
     if (retry) route.budget.deposit();
 
     let current: UpstreamResponse | undefined;
-    let attemptCtl: AbortController | undefined;
+    let attemptCtl: Cancel | undefined;
     let finished = false;
     let requestTimer: NodeJS.Timeout | undefined;
     if (timeouts.requestMs) {
       requestTimer = setTimeout(() => {
         if (finished) return;
         finished = true;
-        attemptCtl?.abort(new Error(`request timeout after ${timeouts.requestMs} ms`));
+        attemptCtl?.abort(`request timeout after ${timeouts.requestMs} ms`);
         current?.cancel();
         ds.fail(504, `request timeout after ${timeouts.requestMs} ms`);
       }, timeouts.requestMs);
     }
     ds.onAbort(() => {
       finished = true;
-      attemptCtl?.abort(new Error('client went away'));
+      attemptCtl?.abort('client went away');
       current?.cancel();
     });
     const done = (): void => {
@@ -132,13 +133,13 @@ export class OutboundHttp {
       const ep = lease.endpoint;
       const rec = this.deps.metrics.httpStream(this.labelsFor(target, ep, base.authority));
       const started = performance.now();
-      const ctl = (attemptCtl = new AbortController());
+      const ctl = (attemptCtl = new Cancel());
       const perAttempt = retry?.timeoutMs || timeouts.responseMs || 0;
-      const attemptTimer = perAttempt > 0 ? setTimeout(() => ctl.abort(new Error(`response timeout after ${perAttempt} ms`)), perAttempt) : undefined;
+      const attemptTimer = perAttempt > 0 ? setTimeout(() => ctl.abort(`response timeout after ${perAttempt} ms`), perAttempt) : undefined;
       let res: UpstreamResponse | undefined;
       let err: UpstreamError | undefined;
       try {
-        res = await this.send(ds, ep, { ...base, signal: ctl.signal }, defaultPort);
+        res = await this.send(ds, ep, { ...base, cancel: ctl }, defaultPort);
       } catch (e) {
         err = e instanceof UpstreamError ? e : new UpstreamError((e as Error).message, 'reset');
         if (err.kind === 'cancelled' && attemptTimer && !finished) err = new UpstreamError(err.message, 'timeout');

@@ -13,7 +13,7 @@ import type { IdentityCerts } from '../tls/identity-certs';
 import { connectMtls } from '../tls/mtls';
 import { ALPN_MESH_H2, ALPN_MESH_TCP, encodeTransportHeader } from './transport-header';
 import { UpstreamError, type H1Clients } from '../http/exchange';
-import { createH1Pool } from './h1-client';
+import { LeanH1Client } from './h1-lean-client';
 
 const H2_SETTINGS: http2.Settings = { initialWindowSize: 1 << 20, maxConcurrentStreams: 1000, enablePush: false };
 const SESSION_WINDOW = 8 << 20;
@@ -81,7 +81,7 @@ export class UpstreamPools {
   private readonly plainH2: SessionPool;
   /** HTTP/1.1 upstreams (the local app, endpoints that are not meshed): keep-alive, no undici timeouts (ours apply). */
   readonly h1: H1Clients = {
-    undici: createH1Pool({ keepAliveTimeoutMs: 30_000, connectTimeoutMs: 3_000 }),
+    lean: new LeanH1Client({ keepAliveTimeoutMs: 30_000, connectTimeoutMs: 3_000 }),
     nodeHttp: new http.Agent({ keepAlive: true, scheduling: 'lifo', keepAliveMsecs: 30_000 }),
   };
 
@@ -184,7 +184,7 @@ export class UpstreamPools {
 
   async close(): Promise<void> {
     this.h1.nodeHttp.destroy();
-    await this.h1.undici.close();
+    await this.h1.lean.close();
     await Promise.all([this.mesh.closeAll(), this.plainH2.closeAll()]);
   }
 }

@@ -1,0 +1,66 @@
+/**
+ * Node's own HTTP/1 parser (llhttp, the C parser behind node:http), used directly by the proxy's
+ * lean HTTP/1.1 paths. node:http builds an IncomingMessage, a ServerResponse and several streams
+ * per request around it; a proxy that only moves heads and bytes does not need them (measured here:
+ * about a third of the CPU per proxied request). The binding is internal to Node, so this module is
+ * the one place that knows its shape; the proxy's integration tests run every path through it, on
+ * the Node version the project pins (package.json engines).
+ */
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+/** What node:_http_common exports that is used here (Node 20). */
+interface HttpCommon {
+  HTTPParser: HTTPParserClass;
+  methods: string[];
+}
+
+export interface HTTPParserClass {
+  new (): HTTPParser;
+  readonly REQUEST: number;
+  readonly RESPONSE: number;
+  readonly kOnHeaders: number;
+  readonly kOnHeadersComplete: number;
+  readonly kOnBody: number;
+  readonly kOnMessageComplete: number;
+  readonly kOnExecute: number;
+  readonly kLenientNone: number;
+}
+
+/**
+ * Callbacks are set by index (HTTPParser.kOn*). onHeadersComplete receives
+ * (versionMajor, versionMinor, rawHeaders | undefined, method index, url, statusCode, statusMessage,
+ * upgrade, shouldKeepAlive) and may return 1 to say "this message has no body" (HEAD, 1xx).
+ */
+export interface HTTPParser {
+  [callback: number]: unknown;
+  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  execute(data: Buffer): number | Error;
+  finish(): number | Error | undefined;
+  remove(): void;
+  close(): void;
+}
+
+export type OnHeadersComplete = (
+  versionMajor: number,
+  versionMinor: number,
+  rawHeaders: string[] | undefined,
+  method: number,
+  url: string | undefined,
+  statusCode: number,
+  statusMessage: string | undefined,
+  upgrade: boolean,
+  shouldKeepAlive: boolean,
+) => number | undefined;
+
+const common = require('_http_common') as HttpCommon;
+
+export const HTTPParser: HTTPParserClass = common.HTTPParser;
+/** llhttp's method index → name. */
+export const METHODS: readonly string[] = common.methods;
+
+/** A parser error's code (HPE_*) as node:http reports it. */
+export function parserErrorCode(e: Error): string {
+  return (e as Error & { code?: string }).code ?? 'HPE_INVALID';
+}
