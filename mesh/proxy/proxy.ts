@@ -1,13 +1,14 @@
 /**
  * The proxy's composition root: builds identity, discovery, pools, metrics and the three sides
  * (inbound, outbound, admin) from a ProxyConfig, starts their listeners, and shuts down gracefully.
+ * What only some configurations use (the identity service's client, the destination service's
+ * client) is imported when configured: RSS (docs/performance.md).
  */
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import * as prom from 'prom-client';
+import { Gauge } from './metrics/prom';
 import { WEFT_VERSION } from '../config/names';
 import { formatAddr, type Discovery, type SocketAddr } from './discovery/discovery';
-import { DestinationClient } from './discovery/destination-client';
 import { NoDiscovery, StaticFileDiscovery } from './discovery/static-file';
 import { startAdminServer, type AdminServer } from './admin/admin-server';
 import type { ProxyConfig } from './config';
@@ -21,7 +22,6 @@ import { OutboundTcp } from './outbound/outbound-tcp';
 import { InboundAuthorizer } from './policy/authorizer';
 import { startInboundPolicy } from './policy/policy-source';
 import { IdentityCerts } from './tls/identity-certs';
-import { startCertificateRenewal } from './tls/identity-client';
 import { UpstreamPools } from './transport/upstream-pools';
 
 export interface RunningProxy {
@@ -53,6 +53,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
       const trustAnchorsPem = await readFile(svc.trustAnchorsFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
         throw new Error(`WEFT_PROXY_TRUST_ANCHORS ${svc.trustAnchorsFile}: ${e.code === 'ENOENT' ? 'not found' : e.message}`);
       });
+      const { startCertificateRenewal } = await import('./tls/identity-client');
       const renewal = startCertificateRenewal(
         { addr: svc.addr, tokenFile: svc.tokenFile, identity: svc.name, dir: svc.dir, trustAnchorsPem },
         {
@@ -75,13 +76,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
       log.warn('no identity configured (WEFT_PROXY_IDENTITY_DIR): meshed endpoints cannot be reached and inbound mTLS is off');
     }
     recordBuildInfo(metrics, certs?.identity, config.workloadLabels);
-    const discovery =
-      opts.discovery ??
-      (config.destinationAddr
-        ? new DestinationClient({ addr: formatAddr(config.destinationAddr), log: (level, msg) => log[level](msg) })
-        : config.destinationFile
-          ? await StaticFileDiscovery.open(config.destinationFile, { log: (level, msg) => log[level](msg) })
-          : new NoDiscovery());
+    const discovery = opts.discovery ?? (await openDiscovery(config, log));
     cleanups.push(() => discovery.close());
     const pools = new UpstreamPools(certs, log);
     cleanups.push(() => pools.close());
@@ -184,6 +179,17 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
   }
 }
 
+/** Discovery from the destination service, a destination file, or none. */
+async function openDiscovery(config: ProxyConfig, log: Logger): Promise<Discovery> {
+  const say = (level: 'info' | 'warn', msg: string): void => log[level](msg);
+  if (config.destinationAddr) {
+    const { DestinationClient } = await import('./discovery/destination-client');
+    return new DestinationClient({ addr: formatAddr(config.destinationAddr), log: say });
+  }
+  if (config.destinationFile) return StaticFileDiscovery.open(config.destinationFile, { log: say });
+  return new NoDiscovery();
+}
+
 /**
  * `proxy_build_info{version, identity, <workload labels>} 1`: the Prometheus "info" pattern, so a
  * scrape says which workload it came from (WEFT_PROXY_WORKLOAD_LABELS) without adding labels to
@@ -191,7 +197,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
  */
 export function recordBuildInfo(metrics: ProxyMetrics, identity: string | undefined, workload: Record<string, string>): void {
   const extra = Object.keys(workload).filter((k) => k !== 'version' && k !== 'identity');
-  const gauge = new prom.Gauge({
+  const gauge = new Gauge({
     name: 'proxy_build_info',
     help: 'Weft proxy version, identity and workload (always 1)',
     labelNames: ['version', 'identity', ...extra],

@@ -53,7 +53,9 @@ function strList(v: unknown, where: string, errors: string[]): string[] {
 
 /**
  * JSON is YAML too: a file that parses as JSON skips the YAML parser, which the proxy then never
- * loads (local mode writes JSON; ~9 MB of RSS saved). Anything else goes to `yaml`.
+ * loads (local mode writes JSON). Anything else goes to js-yaml (YAML 1.2 core schema, as `yaml`
+ * would read it): loading it costs the proxy ~0.5 MB of RSS where `yaml` cost ~3 MB
+ * (docs/performance.md, "Proxy memory").
  */
 function parseText(text: string): unknown {
   const t = text.trimStart();
@@ -64,8 +66,10 @@ function parseText(text: string): unknown {
       /* not JSON after all: YAML flow mappings look alike */
     }
   }
-  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-  return yaml.parse(text) as unknown;
+  const yaml = createRequire(import.meta.url)('js-yaml') as typeof import('js-yaml');
+  const docs = yaml.loadAll(text); // an empty (or comments-only) file is an empty document, as `yaml` reads it
+  if (docs.length > 1) throw new Error('the file holds more than one YAML document');
+  return docs[0] ?? null;
 }
 
 /** Parses the destination file; every problem is reported with its path in the document. */

@@ -4,7 +4,7 @@
  * bumps numbers; label sets are resolved once per TrafficLabels object (WeakMap) and once per
  * distinct label set (bounded Map), never per request.
  */
-import * as prom from 'prom-client';
+import * as prom from './prom';
 import { classifyResponse } from './classify';
 import { HELP, LABEL, LATENCY_BUCKETS_MS, METRIC } from './metric-names';
 import {
@@ -132,7 +132,7 @@ export class ProxyMetrics {
       LATENCY_BUCKETS_MS,
     ).registerIn(r);
 
-    if (options.processMetrics ?? true) prom.collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) prom.registerProcessMetrics(this.registry);
   }
 
   /** Start of an HTTP request/stream: counts request_total now. */
