@@ -27,12 +27,22 @@ export interface Downstream {
   readonly aborted: boolean;
 }
 
+/** An HTTP/1 request: its Downstream, plus the request-target as sent and a way to re-aim it. */
+export interface H1Downstream extends Downstream {
+  readonly proto: 'h1';
+  /** The request-target as the client sent it (absolute-form on the forward-proxy port). */
+  readonly url: string;
+  /** Names the request's authority and path (named upstream listeners, forward-proxy requests). */
+  retarget(authority: string, path: string): void;
+}
+
 function h1HasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
 }
 
-export function h1Downstream(req: IncomingMessage, res: ServerResponse, authorityOverride?: string): Downstream {
+/** The Downstream of a request node:http parsed (the connections the lean server hands over). */
+export function h1Downstream(req: IncomingMessage, res: ServerResponse): H1Downstream {
   let aborted = false;
   const abortCbs: (() => void)[] = [];
   res.once('close', () => {
@@ -41,11 +51,23 @@ export function h1Downstream(req: IncomingMessage, res: ServerResponse, authorit
       for (const cb of abortCbs) cb();
     }
   });
+  const url = req.url ?? '/';
+  let path = url;
+  let authority = requestAuthority(req.headers) ?? '';
   return {
     proto: 'h1',
     method: req.method ?? 'GET',
-    path: req.url ?? '/',
-    authority: authorityOverride ?? requestAuthority(req.headers) ?? '',
+    url,
+    get path() {
+      return path;
+    },
+    get authority() {
+      return authority;
+    },
+    retarget(a: string, p: string) {
+      authority = a;
+      path = p;
+    },
     headers: req.headers,
     body: h1HasBody(req) ? req : null,
     expectTrailers: req.headers['trailer'] !== undefined,

@@ -1,17 +1,20 @@
 /**
- * The HTTP front both sides of the proxy share: never-listening HTTP/1.1 and HTTP/2 servers fed
- * connections whose protocol detection already ran, a per-connection context, connection tracking,
- * and graceful drain. HTTP/2 sessions expose a proxy object as their socket, so HTTP/2 contexts are
- * keyed by session.
+ * The HTTP front both sides of the proxy share: connections whose protocol detection already ran go
+ * to the lean HTTP/1.1 server (./h1-lean-server.ts), which hands what it does not serve to a
+ * never-listening node:http server, or to a never-listening HTTP/2 server; a per-connection context,
+ * connection tracking, and graceful drain. HTTP/2 sessions expose a proxy object as their socket, so
+ * HTTP/2 contexts are keyed by session.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log';
+import { h1Downstream, type H1Downstream } from './downstream';
+import { LeanConnection } from './h1-lean-server';
 
 export interface HttpFrontHandlers<Ctx> {
-  request(req: IncomingMessage, res: ServerResponse, ctx: Ctx): void;
+  request(ds: H1Downstream, ctx: Ctx): void;
   /** An HTTP/1 Upgrade request (WebSocket…): the handler owns the socket from here. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ctx: Ctx): void;
   /** A CONNECT request; absent: refused. */
@@ -36,8 +39,22 @@ export class HttpFront<Ctx> {
   private readonly sockets = new Set<Duplex>();
   private pendingH2: Ctx | undefined;
   private readonly answered = new WeakSet<Duplex>();
+  private readonly lean = new Set<LeanConnection<Ctx>>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly leanHooks;
 
-  constructor(side: 'inbound' | 'outbound', limits: HttpFrontLimits, handlers: HttpFrontHandlers<Ctx>, log: Logger) {
+  constructor(
+    side: 'inbound' | 'outbound',
+    private readonly limits: HttpFrontLimits,
+    handlers: HttpFrontHandlers<Ctx>,
+    log: Logger,
+  ) {
+    this.leanHooks = {
+      request: handlers.request,
+      handOff: (socket: Socket, ctx: Ctx) => this.serveNodeH1(socket, ctx),
+      badRequest: (code: string) => log.info(`${side}: bad HTTP request`, { error: code }),
+      maxHeaderBytes: limits.maxHeaderBytes,
+    };
     this.h1 = http.createServer({
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: limits.headerTimeoutMs,
@@ -54,7 +71,7 @@ export class HttpFront<Ctx> {
     this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const c = this.ctx.get(req.socket);
       if (c === undefined) return void res.destroy();
-      handlers.request(req, res, c);
+      handlers.request(h1Downstream(req, res), c);
     });
     this.h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const c = this.ctx.get(socket);
@@ -97,10 +114,35 @@ export class HttpFront<Ctx> {
     socket.on('error', () => undefined);
   }
 
+  /** An HTTP/1 connection: the lean server for plain sockets, node:http for anything else. */
   serveH1(socket: Duplex, ctx: Ctx): void {
+    if (!(socket instanceof Socket)) return this.serveNodeH1(socket, ctx);
+    const c = new LeanConnection(socket, ctx, this.leanHooks, (gone) => this.lean.delete(gone));
+    this.lean.add(c);
+    this.startSweeper();
+  }
+
+  private serveNodeH1(socket: Duplex, ctx: Ctx): void {
     this.ctx.set(socket, ctx);
     this.h1.emit('connection', socket);
     socket.resume();
+  }
+
+  /** Idle keep-alive connections and stuck heads on the lean path, checked as node:http checks its own. */
+  private startSweeper(): void {
+    if (this.sweeper) return;
+    const { idleTimeoutMs, headerTimeoutMs } = this.limits;
+    const every = Math.max(100, Math.min(1_000, Math.floor(Math.min(idleTimeoutMs || 1_000, headerTimeoutMs || 1_000) / 4)));
+    this.sweeper = setInterval(() => {
+      if (this.lean.size === 0) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+        return;
+      }
+      const now = performance.now();
+      for (const c of this.lean) c.sweep(now, idleTimeoutMs, headerTimeoutMs);
+    }, every);
+    this.sweeper.unref();
   }
 
   serveH2(socket: Duplex, ctx: Ctx): void {
@@ -112,6 +154,7 @@ export class HttpFront<Ctx> {
   /** Graceful drain: idle HTTP/1 connections close, HTTP/2 sessions get GOAWAY; in-flight requests finish. */
   drain(): void {
     this.h1.closeIdleConnections();
+    for (const c of this.lean) c.drain();
     for (const s of this.sessions) if (!s.closed) s.close();
   }
 
@@ -121,6 +164,8 @@ export class HttpFront<Ctx> {
 
   destroyAll(): void {
     for (const s of this.sockets) s.destroy();
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     // Stops the header-timeout checker started in the constructor.
     this.h1.close();
   }
@@ -133,5 +178,3 @@ export function clientErrorResponse(err: NodeJS.ErrnoException, socket: Duplex):
     err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
   socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
 }
-
-export type { Socket };

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { formatAddr, type SocketAddr } from '../discovery/discovery';
 import { detectProtocol, peek } from '../detect';
-import { h1Downstream, h2Downstream, type Downstream } from '../http/downstream';
+import { h2Downstream, type Downstream } from '../http/downstream';
 import { forwardOnce } from '../http/forward-once';
 import { H_CLIENT_ID, H_DST_PORT, H_ORIG_PROTO, serializeRequestHead } from '../http/headers';
 import { HttpFront, type HttpFrontLimits } from '../http/http-front';
@@ -63,9 +63,8 @@ export class Inbound {
   constructor(private readonly o: InboundOptions) {
     this.logOnce = throttledLog(o.log);
     this.front = new HttpFront<ConnInfo>('inbound', o, {
-      request: (req, res, info) => {
-        if (!info.port) return void res.destroy();
-        const ds = h1Downstream(req, res);
+      request: (ds, info) => {
+        if (!info.port) return ds.fail(502, 'no destination port for this connection');
         const denied = this.deniedRequest(info, info.port, ds.method, ds.path, ds.headers['content-type']);
         if (denied !== undefined) return ds.fail(403, denied);
         void this.toApp(ds, info.port, 'h1', info.clientId);

@@ -8,7 +8,7 @@ import type net from 'node:net';
 import type { Socket } from 'node:net';
 import { formatAddr, parseAddr, type SocketAddr } from '../discovery/discovery';
 import { detectProtocol } from '../detect';
-import { h1Downstream, h2Downstream } from '../http/downstream';
+import { h2Downstream } from '../http/downstream';
 import { serializeRequestHead } from '../http/headers';
 import { HttpFront, type HttpFrontLimits } from '../http/http-front';
 import type { Logger } from '../log';
@@ -44,18 +44,16 @@ export class Outbound {
 
   constructor(private readonly o: OutboundOptions) {
     this.front = new HttpFront<ConnTarget>('outbound', o, {
-      request: (req, res, t) => {
+      request: (ds, t) => {
         if (t.authority === undefined) {
-          const fp = forwardProxyTarget(req);
-          if (!fp) {
-            res.writeHead(400, { 'content-type': 'text/plain' }).end('forward proxy: the request names no host\n');
-            return;
-          }
-          req.url = fp.path;
-          void o.http.handle(h1Downstream(req, res, fp.authority), fp.authority, parseAddr(fp.authority));
+          const fp = forwardProxyTarget({ url: ds.url, headers: ds.headers });
+          if (!fp) return ds.fail(400, 'forward proxy: the request names no host');
+          ds.retarget(fp.authority, fp.path);
+          void o.http.handle(ds, fp.authority, parseAddr(fp.authority));
           return;
         }
-        void o.http.handle(h1Downstream(req, res, t.named ? t.authority : undefined), t.authority, t.fallback);
+        if (t.named) ds.retarget(t.authority, ds.path);
+        void o.http.handle(ds, t.authority, t.fallback);
       },
       upgrade: (req, socket, head, t) => {
         const authority = t.authority ?? forwardProxyTarget(req)?.authority;
@@ -140,7 +138,7 @@ export class Outbound {
 }
 
 /** A forward-proxy request's target: absolute-form URI (`http://host:port/path`) or Host header. */
-export function forwardProxyTarget(req: IncomingMessage): { authority: string; path: string } | undefined {
+export function forwardProxyTarget(req: Pick<IncomingMessage, 'url' | 'headers'>): { authority: string; path: string } | undefined {
   const url = req.url ?? '/';
   if (/^https?:\/\//i.test(url)) {
     try {

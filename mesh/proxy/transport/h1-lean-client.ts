@@ -16,7 +16,7 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Cancel } from '../http/cancel';
-import { HTTPParser, type HTTPParser as Parser, type OnHeadersComplete } from './llhttp';
+import { headerObject, HTTPParser, type HTTPParser as Parser, type OnHeadersComplete } from './llhttp';
 
 export interface LeanRequest {
   method: string;
@@ -61,20 +61,6 @@ export interface LeanClientOptions {
 const { kOnHeaders, kOnHeadersComplete, kOnBody, kOnMessageComplete } = HTTPParser;
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL', 'ETIMEDOUT']);
 const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
-
-/** Lower-cased header object from llhttp's flat [name, value, …] list; repeated fields become arrays. */
-export function headerObject(raw: readonly string[]): IncomingHttpHeaders {
-  const out: Record<string, string | string[]> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = raw[i]!.toLowerCase();
-    const v = raw[i + 1]!;
-    const prev = out[k];
-    if (prev === undefined) out[k] = v;
-    else if (Array.isArray(prev)) prev.push(v);
-    else out[k] = [prev, v];
-  }
-  return out as IncomingHttpHeaders;
-}
 
 /** The request head, with framing: Content-Length for known sizes, chunked for streams without one. */
 export function requestHead(req: LeanRequest): { head: string; chunked: boolean } {
