@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { PROXY_RUNTIME_ENV } from '../../mesh/config/proxy-runtime';
 import { parseAddr, type SocketAddr } from '../../mesh/proxy/discovery/discovery';
 
 // From source this module is dev-cluster/local/; bundled into dist/weft.js it is dist/ itself.
@@ -37,7 +38,7 @@ export interface ProxyProcess {
 
 export interface SpawnProxyOptions {
   name: string;
-  /** WEFT_PROXY_* variables; listeners default to off except what is given. */
+  /** WEFT_PROXY_* variables; listeners default to off except what is given. PROXY_RUNTIME_ENV comes first. */
   env: Record<string, string>;
   startTimeoutMs?: number;
   /** Extra sink for each raw log line (e.g. the demo's log file). */
@@ -53,6 +54,8 @@ export function spawnProxy(opts: SpawnProxyOptions): Promise<ProxyProcess> {
   if (!existsSync(WEFT_ENTRY)) return Promise.reject(new Error(`${WEFT_ENTRY} is missing: run \`npm run build\` first`));
   const env = {
     PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    // The runtime settings every launch path of the proxy uses (a caller's env may override them).
+    ...PROXY_RUNTIME_ENV,
     WEFT_PROXY_INBOUND_ADDR: 'off',
     WEFT_PROXY_OUTBOUND_ADDR: 'off',
     WEFT_PROXY_ADMIN_ADDR: '127.0.0.1:0',

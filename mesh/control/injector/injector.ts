@@ -27,6 +27,7 @@ import {
   PROXY_TOKEN_FILE,
 } from '../../config/names';
 import { PROXY_ADMIN_PORT, PROXY_INBOUND_PORT, PROXY_OUTBOUND_PORT, PROXY_UID } from '../../config/ports';
+import { PROXY_RUNTIME_ENV } from '../../config/proxy-runtime';
 import { parsePortRanges, redirectArgs, type PortRange } from '../../proxy/redirect-rules';
 import { pointer, type JsonPatchOp } from './json-patch';
 import type { Container, EnvVar, NamespaceLike, PodLike, Volume } from './kube-types';
@@ -238,6 +239,7 @@ export function proxyEnv(args: {
   env.push({ name: 'WEFT_PROXY_LOG', value: args.logLevel });
   const labels = [...(args.namespace ? [`namespace=${args.namespace}`] : []), `serviceaccount=${args.serviceAccount}`];
   env.push({ name: 'WEFT_PROXY_WORKLOAD_LABELS', value: labels.join(',') });
+  for (const [name, value] of Object.entries(PROXY_RUNTIME_ENV)) env.push({ name, value }); // node's memory settings
   return env;
 }
 
