@@ -44,6 +44,11 @@ export interface UpstreamResponse {
   cancel(): void;
   /** HTTP/2: the response HEADERS frame carried END_STREAM (no body, no trailers; gRPC's trailers-only). */
   endedWithHeaders?: boolean;
+  /**
+   * The whole body, taken at once, when it has already arrived (else undefined and nothing is taken):
+   * lets a writer send head and body together with no stream plumbing (most responses are small).
+   */
+  takeBody?(): Buffer | undefined;
 }
 
 export class UpstreamError extends Error {
@@ -89,22 +94,28 @@ export function sendH2(session: ClientHttp2Session, req: UpstreamRequest, extra?
     if (req.expectTrailers) stream.once('wantTrailers', () => stream.sendTrailers(req.trailers?.() ?? {}));
     if (!noBody) sendBody(req.body, stream);
     let responded = false;
+    let resolveTrailers: ((t: IncomingHttpHeaders | undefined) => void) | undefined;
+    let got: IncomingHttpHeaders | undefined;
+    let offCancel: (() => void) | undefined;
     const onAbort = (): void => {
       if (!stream.closed) stream.close(NGHTTP2_CANCEL);
       if (!responded) reject(new UpstreamError(abortReason(req.cancel), 'cancelled'));
     };
     if (req.cancel) {
       if (req.cancel.aborted) return onAbort();
-      stream.once('close', req.cancel.onAbort(onAbort));
+      offCancel = req.cancel.onAbort(onAbort);
     }
+    // One listener per event (listeners are a measurable part of a stream's cost).
+    stream.once('close', () => {
+      offCancel?.();
+      if (responded) resolveTrailers!(got);
+      else reject(new UpstreamError(`upstream reset the stream (code ${stream.rstCode})`, 'reset'));
+    });
     stream.once('response', (h, flags: number) => {
       responded = true;
-      let resolveTrailers!: (t: IncomingHttpHeaders | undefined) => void;
       const trailers = new Promise<IncomingHttpHeaders | undefined>((r) => (resolveTrailers = r));
-      let got: IncomingHttpHeaders | undefined;
       stream.once('trailers', (t) => (got = t));
-      stream.once('end', () => resolveTrailers(got));
-      stream.once('close', () => resolveTrailers(got));
+      stream.once('end', () => resolveTrailers!(got));
       resolve({
         status: Number(h[':status']),
         headers: h,
@@ -118,9 +129,6 @@ export function sendH2(session: ClientHttp2Session, req: UpstreamRequest, extra?
     });
     stream.once('error', (e: Error) => {
       if (!responded) reject(new UpstreamError(`upstream stream failed: ${e.message}`, 'reset'));
-    });
-    stream.once('close', () => {
-      if (!responded) reject(new UpstreamError(`upstream reset the stream (code ${stream.rstCode})`, 'reset'));
     });
   });
 }
@@ -248,6 +256,13 @@ export function writeToH2(stream: ServerHttp2Stream, up: UpstreamResponse, extra
       // is in those headers): keep END_STREAM there, or gRPC clients see a call with no status.
       stream.respond(headers, { endStream: true });
       up.body.resume();
+      stream.once('close', () => resolve(stream.rstCode === http2.constants.NGHTTP2_NO_ERROR));
+      return;
+    }
+    const whole = expectTrailers ? undefined : up.takeBody?.();
+    if (whole !== undefined) {
+      stream.respond(headers, { endStream: whole.length === 0 });
+      if (whole.length > 0) stream.end(whole);
       stream.once('close', () => resolve(stream.rstCode === http2.constants.NGHTTP2_NO_ERROR));
       return;
     }

@@ -193,6 +193,15 @@ class Exchange implements H1Downstream {
       up.body.resume();
       return finish(true);
     }
+    const whole = chunked ? undefined : up.takeBody?.();
+    if (whole !== undefined) {
+      // The common case: the whole response is here; one write, no stream plumbing.
+      socket.cork();
+      socket.write(head, 'latin1');
+      if (whole.length > 0) socket.write(whole);
+      socket.uncork();
+      return finish(true);
+    }
     // Head and what the upstream already delivered in one write.
     socket.cork();
     socket.write(head, 'latin1');

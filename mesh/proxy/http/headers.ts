@@ -30,6 +30,11 @@ export type HeaderMap = Record<string, string | string[]>;
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> | undefined {
   const c = headers['connection'];
   if (!c) return undefined;
+  // The common values name only fields that are hop-by-hop anyway: no set to build per message.
+  if (typeof c === 'string') {
+    const l = c.length === 10 || c.length === 5 ? c.toLowerCase() : '';
+    if (l === 'keep-alive' || l === 'close') return undefined;
+  }
   const v = Array.isArray(c) ? c.join(',') : c;
   return new Set(v.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }

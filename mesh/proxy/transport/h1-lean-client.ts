@@ -31,6 +31,8 @@ export interface LeanRequest {
 }
 
 export interface LeanResponse {
+  /** The whole body when it has already arrived (taken), else undefined. */
+  takeBody(): Buffer | undefined;
   status: number;
   headers: IncomingHttpHeaders;
   body: Readable;
@@ -95,13 +97,22 @@ function keepAliveHintMs(v: string | string[] | undefined): number | undefined {
 }
 
 class ResponseBody extends Readable {
+  /** The end of the body has been pushed. */
+  eof = false;
   constructor(private readonly onRead: () => void) {
     super();
   }
   override _read(): void {
     this.onRead();
   }
+  /** Everything, when the body is complete and nobody reads it yet. */
+  takeIfComplete(): Buffer | undefined {
+    if (!this.eof || this.readableFlowing || this.destroyed) return undefined;
+    return (this.read() as Buffer | null) ?? EMPTY;
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** One in-flight exchange on a connection. */
 interface Exchange {
@@ -228,6 +239,7 @@ class Connection {
     const body = (x.body = new ResponseBody(() => this.socket.resume()));
     const trailers = new Promise<IncomingHttpHeaders | undefined>((r) => (x.settleTrailers = r));
     x.resolve({
+      takeBody: () => body.takeIfComplete(),
       status,
       headers,
       body,
@@ -246,6 +258,7 @@ class Connection {
     this.current = undefined;
     const t = this.pendingHeaders.length > 0 ? headerObject(this.pendingHeaders) : undefined;
     this.pendingHeaders = [];
+    x.body!.eof = true;
     x.body!.push(null);
     x.settleTrailers!(t);
     // A response that came before the whole request body was sent: the connection is not reusable.

@@ -219,3 +219,22 @@ test('cancelling mid-body closes the connection and errors the body; a bad respo
   await assert.rejects(ended);
   await assert.rejects(c.request('127.0.0.1', s.port, `127.0.0.1:${s.port}`, get()), (e: unknown) => e instanceof LeanRequestError && e.kind === 'reset' && /bad response/.test(e.message));
 });
+
+test('takeBody: the whole body at once when it has arrived, nothing (and nothing lost) while it is still coming', async () => {
+  let late: net.Socket | undefined;
+  const s = await server((n, sock) => {
+    if (n === 0) sock.write(ok('whole'));
+    else {
+      sock.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nfirst');
+      late = sock;
+    }
+  });
+  const c = client();
+  const origin = `127.0.0.1:${s.port}`;
+  const r0 = await c.request('127.0.0.1', s.port, origin, get());
+  assert.equal(r0.takeBody()?.toString(), 'whole');
+  const r1 = await c.request('127.0.0.1', s.port, origin, get());
+  assert.equal(r1.takeBody(), undefined);
+  late!.write('-rest');
+  assert.equal(await readAll(r1), 'first-rest');
+});
