@@ -41,6 +41,8 @@ export interface ProxyConfig {
   maxHeaderBytes: number;
   headerTimeoutMs: number;
   idleTimeoutMs: number;
+  /** HTTP/1.1 on the proxy's own llhttp paths ('lean', the default) or on node:http ('node'). */
+  http1Engine: 'lean' | 'node';
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   logFormat: 'plain' | 'json';
   /** Static `dst_*`-style labels describing this proxy's own workload (pod, namespace…). */
@@ -158,6 +160,9 @@ export function parseProxyConfig(env: Env): ConfigResult {
   const policy = parsePolicyConfig(env);
   errors.push(...policy.errors);
 
+  const engine = get('WEFT_PROXY_HTTP1_ENGINE') ?? 'lean';
+  if (engine !== 'lean' && engine !== 'node') errors.push(`WEFT_PROXY_HTTP1_ENGINE: expected lean or node, got "${engine}"`);
+
   const config: ProxyConfig = {
     inbound: addr('WEFT_PROXY_INBOUND_ADDR', { host: '0.0.0.0', port: PROXY_INBOUND_PORT }),
     outbound: addr('WEFT_PROXY_OUTBOUND_ADDR', { host: '127.0.0.1', port: PROXY_OUTBOUND_PORT }),
@@ -177,6 +182,7 @@ export function parseProxyConfig(env: Env): ConfigResult {
     maxHeaderBytes: int('WEFT_PROXY_MAX_HEADER_BYTES', PROXY_DEFAULTS.maxHeaderBytes) ?? PROXY_DEFAULTS.maxHeaderBytes,
     headerTimeoutMs: ms('WEFT_PROXY_HEADER_TIMEOUT', PROXY_DEFAULTS.headerTimeoutMs),
     idleTimeoutMs: ms('WEFT_PROXY_IDLE_TIMEOUT', PROXY_DEFAULTS.idleTimeoutMs),
+    http1Engine: engine === 'node' ? 'node' : 'lean',
     logLevel,
     logFormat,
     workloadLabels,

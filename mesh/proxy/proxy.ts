@@ -23,6 +23,7 @@ import { InboundAuthorizer } from './policy/authorizer';
 import { startInboundPolicy } from './policy/policy-source';
 import { IdentityCerts } from './tls/identity-certs';
 import { UpstreamPools } from './transport/upstream-pools';
+import { LLHTTP_USABLE } from './transport/llhttp';
 
 export interface RunningProxy {
   /** Bound addresses (ports resolved when 0 was asked for). */
@@ -78,7 +79,11 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
     recordBuildInfo(metrics, certs?.identity, config.workloadLabels);
     const discovery = opts.discovery ?? (await openDiscovery(config, log));
     cleanups.push(() => discovery.close());
-    const pools = new UpstreamPools(certs, log);
+    const leanHttp1 = config.http1Engine === 'lean' && LLHTTP_USABLE;
+    if (config.http1Engine === 'lean' && !LLHTTP_USABLE) {
+      log.warn(`HTTP/1.1 is served by node:http: Node ${process.version}'s llhttp binding is not the one the lean path knows`);
+    }
+    const pools = new UpstreamPools(certs, log, undefined, leanHttp1);
     cleanups.push(() => pools.close());
     const destinations = new Destinations(discovery, log);
     cleanups.push(() => destinations.close());
@@ -95,6 +100,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
       maxHeaderBytes: config.maxHeaderBytes,
       headerTimeoutMs: config.headerTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs,
+      leanHttp1,
     });
     // Inbound policy: with the policy service, inbound traffic waits for the first table.
     const policy = config.inbound ? await startInboundPolicy(config.policy, log) : undefined;
@@ -112,6 +118,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
       maxHeaderBytes: config.maxHeaderBytes,
       headerTimeoutMs: config.headerTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs,
+      leanHttp1,
     });
 
     const serve = async (addr: SocketAddr, onConn: (s: net.Socket, bound: SocketAddr) => void): Promise<SocketAddr> => {
@@ -138,6 +145,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
       inbound: inboundAddr ? formatAddr(inboundAddr) : 'off',
       outbound: outboundAddr ? formatAddr(outboundAddr) : 'off',
       admin: formatAddr(admin.address),
+      http1: leanHttp1 ? 'lean' : 'node',
       ...(httpProxyAddr ? { httpProxy: formatAddr(httpProxyAddr) } : {}),
       ...(upstreams.length ? { upstreams: upstreams.map((u) => `${u.authority}=${formatAddr(u.listen)}`).join(',') } : {}),
     });

@@ -61,10 +61,17 @@ app.on('checkContinue', (req, res) => {
 });
 
 let mesh: Mesh | undefined;
+/** proxy-http1-node-engine.test.ts runs this file again with both proxies on node:http. */
+const ENGINE = process.env['WEFT_TEST_HTTP1_ENGINE'] ?? 'lean';
+const engineEnv = { WEFT_PROXY_HTTP1_ENGINE: ENGINE };
 
 before(async () => {
   const port = await listenLocal(app);
-  mesh = await startMesh({ servers: [{ appPort: port }] });
+  mesh = await startMesh({ servers: [{ appPort: port, env: engineEnv }], clientEnv: engineEnv });
+  // The engine really is the one asked for (the proxies say so when ready).
+  for (const p of [mesh.client, ...mesh.servers.map((s) => s.proxy)]) {
+    assert.equal(p.logs.find((l) => l['msg'] === 'proxy ready')?.['http1'], ENGINE);
+  }
 });
 
 after(async () => {

@@ -135,7 +135,8 @@ export function sendH2(session: ClientHttp2Session, req: UpstreamRequest, extra?
 
 /** The HTTP/1.1 clients of one proxy: the lean client for nearly every request, Node's http for the rest. */
 export interface H1Clients {
-  lean: LeanH1Client;
+  /** Absent: every request goes through Node's http client (WEFT_PROXY_HTTP1_ENGINE=node). */
+  lean: LeanH1Client | undefined;
   /**
    * Requests with trailers or an `Expect` field (rare) go through Node's http client, which
    * implements both, so they are still forwarded as RFC 9110 asks of a proxy.
@@ -150,10 +151,11 @@ function h1ErrorKind(e: NodeJS.ErrnoException): UpstreamError['kind'] {
 
 /** Sends a request over HTTP/1.1 on a keep-alive connection; resolves at the response headers. */
 export async function sendH1(clients: H1Clients, addr: SocketAddr, req: UpstreamRequest): Promise<UpstreamResponse> {
-  if (req.expectTrailers || req.headers['expect'] !== undefined) return sendH1NodeHttp(clients.nodeHttp, addr, req);
+  const lean = clients.lean;
+  if (!lean || req.expectTrailers || req.headers['expect'] !== undefined) return sendH1NodeHttp(clients.nodeHttp, addr, req);
   const origin = formatAddr(addr);
   try {
-    return await clients.lean.request(addr.host, addr.port, origin, {
+    return await lean.request(addr.host, addr.port, origin, {
       method: req.method,
       path: req.path,
       authority: req.authority,

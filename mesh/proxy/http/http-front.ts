@@ -26,6 +26,8 @@ export interface HttpFrontLimits {
   maxHeaderBytes: number;
   headerTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Serve HTTP/1 on the lean path (default), else every connection on node:http. */
+  leanHttp1?: boolean;
 }
 
 const H2_SETTINGS: http2.Settings = { initialWindowSize: 1 << 20, maxConcurrentStreams: 1000 };
@@ -116,7 +118,7 @@ export class HttpFront<Ctx> {
 
   /** An HTTP/1 connection: the lean server for plain sockets, node:http for anything else. */
   serveH1(socket: Duplex, ctx: Ctx): void {
-    if (!(socket instanceof Socket)) return this.serveNodeH1(socket, ctx);
+    if (this.limits.leanHttp1 === false || !(socket instanceof Socket)) return this.serveNodeH1(socket, ctx);
     const c = new LeanConnection(socket, ctx, this.leanHooks, (gone) => this.lean.delete(gone));
     this.lean.add(c);
     this.startSweeper();

@@ -61,6 +61,47 @@ export const HTTPParser: HTTPParserClass = common.HTTPParser;
 /** llhttp's method index → name. */
 export const METHODS: readonly string[] = common.methods;
 
+/**
+ * Whether the binding behaves as this module expects, checked once by parsing a request and a
+ * response. When a Node version changes it, the proxy serves HTTP/1.1 with node:http on both sides
+ * instead (slower, same behaviour) and says so at start.
+ */
+export const LLHTTP_USABLE: boolean = selfTest();
+
+function selfTest(): boolean {
+  try {
+    const seen: string[] = [];
+    const req = new HTTPParser();
+    req.initialize(HTTPParser.REQUEST, {}, 0, HTTPParser.kLenientNone);
+    const kBegin = (HTTPParser as unknown as { kOnMessageBegin?: number }).kOnMessageBegin;
+    if (typeof kBegin !== 'number') return false;
+    req[kBegin] = () => seen.push('begin');
+    req[HTTPParser.kOnHeadersComplete] = ((maj, min, raw, m, url, _s, _m, up, ka) => {
+      seen.push(`${maj}.${min} ${METHODS[m]} ${url} ${raw?.join('=')} ${up} ${ka}`);
+      return 0;
+    }) satisfies OnHeadersComplete;
+    req[HTTPParser.kOnBody] = (b: Buffer) => seen.push(`body ${b.toString()}`);
+    req[HTTPParser.kOnMessageComplete] = () => seen.push('end');
+    const n = req.execute(Buffer.from('POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi'));
+    const res = new HTTPParser();
+    res.initialize(HTTPParser.RESPONSE, {}, 0, HTTPParser.kLenientNone);
+    res[HTTPParser.kOnHeadersComplete] = ((_maj, _min, raw, _m, _u, status, msg) => {
+      seen.push(`${status} ${msg} ${raw?.join('=')}`);
+      return 0;
+    }) satisfies OnHeadersComplete;
+    res[HTTPParser.kOnBody] = (b: Buffer) => seen.push(`body ${b.toString()}`);
+    res[HTTPParser.kOnMessageComplete] = () => seen.push('end');
+    const m = res.execute(Buffer.from('HTTP/1.1 404 Not Found\r\nContent-Length: 1\r\n\r\nx'));
+    return (
+      n === 50 &&
+      m === 46 &&
+      seen.join('|') === 'begin|1.1 POST /a Host=h=Content-Length=2 false true|body hi|end|404 Not Found Content-Length=1|body x|end'
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** A parser error's code (HPE_*) as node:http reports it. */
 export function parserErrorCode(e: Error): string {
   return (e as Error & { code?: string }).code ?? 'HPE_INVALID';

@@ -80,18 +80,21 @@ export class UpstreamPools {
   private readonly mesh: SessionPool;
   private readonly plainH2: SessionPool;
   /** HTTP/1.1 upstreams (the local app, endpoints that are not meshed): keep-alive, no undici timeouts (ours apply). */
-  readonly h1: H1Clients = {
-    lean: new LeanH1Client({ keepAliveTimeoutMs: 30_000, connectTimeoutMs: 3_000 }),
-    nodeHttp: new http.Agent({ keepAlive: true, scheduling: 'lifo', keepAliveMsecs: 30_000 }),
-  };
+  readonly h1: H1Clients;
 
   constructor(
     private readonly certs: IdentityCerts | undefined,
     log: Logger,
     private readonly connectTimeoutMs = 3_000,
+    /** The lean HTTP/1.1 client (default), else Node's http client for every HTTP/1.1 upstream. */
+    leanHttp1 = true,
   ) {
     this.mesh = new SessionPool(log);
     this.plainH2 = new SessionPool(log);
+    this.h1 = {
+      lean: leanHttp1 ? new LeanH1Client({ keepAliveTimeoutMs: 30_000, connectTimeoutMs }) : undefined,
+      nodeHttp: new http.Agent({ keepAlive: true, scheduling: 'lifo', keepAliveMsecs: 30_000 }),
+    };
   }
 
   get meshEnabled(): boolean {
@@ -184,7 +187,7 @@ export class UpstreamPools {
 
   async close(): Promise<void> {
     this.h1.nodeHttp.destroy();
-    await this.h1.lean.close();
+    await this.h1.lean?.close();
     await Promise.all([this.mesh.closeAll(), this.plainH2.closeAll()]);
   }
 }

@@ -28,6 +28,7 @@ test('an empty environment gives the documented defaults', () => {
   assert.deepEqual([...c.inboundOpaquePorts].sort((a, b) => a - b), [...DEFAULT_OPAQUE_PORTS]);
   assert.deepEqual([...c.outboundOpaquePorts].sort((a, b) => a - b), [...DEFAULT_OPAQUE_PORTS]);
   assert.equal(c.identity, undefined);
+  assert.equal(c.http1Engine, 'lean');
   assert.equal(c.destinationFile, undefined);
   assert.equal(c.detectTimeoutMs, PROXY_DEFAULTS.detectTimeoutMs);
   assert.equal(c.shutdownGraceMs, PROXY_DEFAULTS.shutdownGraceMs);
@@ -67,7 +68,9 @@ test('every variable is read', () => {
     WEFT_PROXY_LOG: 'debug',
     WEFT_PROXY_LOG_FORMAT: 'json',
     WEFT_PROXY_WORKLOAD_LABELS: 'pod=web-1, namespace=demo',
+    WEFT_PROXY_HTTP1_ENGINE: 'node',
   });
+  assert.equal(c.http1Engine, 'node');
   assert.deepEqual(c.inbound, { host: '::', port: 14143 });
   assert.equal(c.outbound, undefined);
   assert.deepEqual(c.admin, { host: '127.0.0.1', port: 0 });
@@ -120,6 +123,7 @@ test('every bad value is reported, each message starting with its variable', () 
     WEFT_PROXY_LOG: 'verbose',
     WEFT_PROXY_LOG_FORMAT: 'xml',
     WEFT_PROXY_WORKLOAD_LABELS: 'Pod=web',
+    WEFT_PROXY_HTTP1_ENGINE: 'undici',
   };
   const all = errors(bad);
   assert.equal(all.length, Object.keys(bad).length, all.join('\n'));
