@@ -2,8 +2,8 @@
  * The outbound side's view of its targets: for each authority, the latest discovery answer and a
  * balancer over its endpoints. Discovery failures keep the last-known endpoints.
  */
+import type { TrafficLabels } from '../metrics/traffic-labels';
 import { P2cBalancer } from '../balance/p2c';
-import { LabelCache } from '../metrics/label-cache';
 import { formatAddr, type DestinationProfile, type Discovery, type DiscoveryWatch, type Endpoint } from '../discovery/discovery';
 import type { Logger } from '../log';
 import { RetryBudget } from '../reliability/retry-budget';
@@ -26,8 +26,11 @@ export class Target {
   retry: RetryMatchers | undefined;
   readonly balancer = new P2cBalancer<Endpoint>(endpointKey);
   readonly budget = new RetryBudget();
-  /** Metric label objects, one per endpoint × authority, reused so the metrics cache hits. */
-  readonly labels = new LabelCache();
+  /**
+   * Metric label objects, one per endpoint × authority, reused so the metrics' per-object cache hits;
+   * looked up by endpoint object, then authority: no key string is built per request.
+   */
+  private readonly labelsByEndpoint = new Map<Endpoint, Map<string, TrafficLabels>>();
   readonly ready: Promise<void>;
   lastUsed = Date.now();
   watch: DiscoveryWatch | undefined;
@@ -41,7 +44,7 @@ export class Target {
     this.state = 'found';
     this.profile = profile;
     this.balancer.setEndpoints(endpoints);
-    this.labels.clear();
+    this.labelsByEndpoint.clear();
     this.retry = undefined;
     if (profile.retry && profile.retry.limit > 0) {
       const h = parseHttpRetryConditions(profile.retry.http);
@@ -50,6 +53,21 @@ export class Target {
       else log.warn('ignoring invalid retry policy', { authority: this.authority, error: h.ok ? (g.ok ? '' : g.error) : h.error });
     }
     this.markReady();
+  }
+
+  /** The label object for requests to `ep` under `authority`, made once by `make`. */
+  labelsFor(ep: Endpoint, authority: string, make: () => TrafficLabels): TrafficLabels {
+    let byAuthority = this.labelsByEndpoint.get(ep);
+    if (!byAuthority) {
+      if (this.labelsByEndpoint.size >= 10_000) this.labelsByEndpoint.clear();
+      this.labelsByEndpoint.set(ep, (byAuthority = new Map()));
+    }
+    let l = byAuthority.get(authority);
+    if (l === undefined) {
+      if (byAuthority.size >= 1_000) byAuthority.clear();
+      byAuthority.set(authority, (l = make()));
+    }
+    return l;
   }
 
   notFound(): void {

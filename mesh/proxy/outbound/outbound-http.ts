@@ -16,7 +16,7 @@ import type { ProxyMetrics, TrafficLabels } from '../metrics/proxy-metrics';
 import { LabelCache } from '../metrics/label-cache';
 import { NO_TLS_REASON } from '../metrics/traffic-labels';
 import type { UpstreamPools } from '../transport/upstream-pools';
-import { endpointKey, type Destinations, type Target } from './destinations';
+import type { Destinations, Target } from './destinations';
 
 export interface OutboundHttpDeps {
   destinations: Destinations;
@@ -199,7 +199,8 @@ export class OutboundHttp {
       const port = ep.targetPort ?? defaultPort;
       if (port) extra[H_DST_PORT] = String(port);
       if (ds.proto === 'h1') extra[H_ORIG_PROTO] = 'HTTP/1.1';
-      return pools.meshSession(ep.addr, ep.identity).then((s) => sendH2(s, req, extra));
+      const open = pools.meshSessionNow(ep.addr, ep.identity);
+      return open ? sendH2(open, req, extra) : pools.meshSession(ep.addr, ep.identity).then((s) => sendH2(s, req, extra));
     }
     if (ds.proto === 'h2' || ep.protocolHint === 'h2') return pools.plainSession(ep.addr).then((s) => sendH2(s, req));
     return sendH1(pools.h1, ep.addr, req);
@@ -220,8 +221,7 @@ export class OutboundHttp {
   }
 
   private labelsFor(target: Target, ep: Endpoint, authority: string): TrafficLabels {
-    const key = `${endpointKey(ep)}|${authority}`;
-    return target.labels.get(key, () => {
+    return target.labelsFor(ep, authority, () => {
       const dst: Record<string, string> = { ...target.profile?.labels, ...ep.labels };
       return ep.identity
         ? { direction: 'outbound', authority, target_addr: formatAddr(ep.addr), tls: 'true', server_id: ep.identity, dst }

@@ -30,8 +30,16 @@ function tuneSession(s: ClientHttp2Session): void {
 
 class SessionPool {
   private readonly sessions = new Map<string, Promise<ClientHttp2Session>>();
+  /** The same sessions once connected, for callers that can go on without waiting a turn. */
+  private readonly open = new Map<string, ClientHttp2Session>();
 
   constructor(private readonly log: Logger) {}
+
+  /** The connected, usable session for `key`, if there is one. */
+  now(key: string): ClientHttp2Session | undefined {
+    const s = this.open.get(key);
+    return s !== undefined && !s.closed && !s.destroyed ? s : undefined;
+  }
 
   get(key: string, open: () => Promise<ClientHttp2Session>): Promise<ClientHttp2Session> {
     const existing = this.sessions.get(key);
@@ -40,7 +48,9 @@ class SessionPool {
       (s) => {
         const drop = (): void => {
           if (this.sessions.get(key) === p) this.sessions.delete(key);
+          if (this.open.get(key) === s) this.open.delete(key);
         };
+        this.open.set(key, s);
         s.once('close', drop);
         s.once('goaway', drop);
         s.once('error', (e: Error) => {
@@ -65,6 +75,7 @@ class SessionPool {
   async closeAll(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
+    this.open.clear();
     await Promise.all(
       all.map((p) =>
         p.then(
@@ -99,6 +110,11 @@ export class UpstreamPools {
 
   get meshEnabled(): boolean {
     return this.certs !== undefined;
+  }
+
+  /** The pooled mTLS HTTP/2 session to a peer, when it is already connected (no wait). */
+  meshSessionNow(addr: SocketAddr, identity: string): ClientHttp2Session | undefined {
+    return this.mesh.now(`${formatAddr(addr)}|${identity}`);
   }
 
   /** The pooled mTLS HTTP/2 session to a peer proxy presenting `identity`. */
