@@ -72,7 +72,7 @@ const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').trim();
 const log = (s = ''): void => console.log(s);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-type TargetName = 'direct' | 'weft-1hop' | 'haproxy-1hop' | 'weft-2hop-mtls';
+type TargetName = 'direct' | 'weft-1hop' | 'weft-1hop-node' | 'haproxy-1hop' | 'weft-2hop-mtls';
 interface Path {
   name: TargetName;
   label: string;
@@ -86,6 +86,7 @@ interface Rig {
   backend: ScriptProcess;
   backendPort: number;
   weft1: ProxyProcess;
+  weft1Node: ProxyProcess;
   client: ProxyProcess;
   server: ProxyProcess;
   haproxy: HaproxyProcess;
@@ -128,6 +129,13 @@ async function setUp(stack: (() => Promise<void>)[]): Promise<Rig> {
   await writeFile(plainFile, yamlDestinations({ addr: `127.0.0.1:${backendPort}` }));
   const weft1 = await startWeft('weft-1hop', { WEFT_PROXY_UPSTREAMS: `${AUTHORITY}=127.0.0.1:0`, WEFT_PROXY_DESTINATION_FILE: plainFile });
   stack.push(() => weft1.stop());
+  // The same proxy on node:http's HTTP/1.1 server and client (WEFT_PROXY_HTTP1_ENGINE=node): what the lean path saves.
+  const weft1Node = await startWeft('weft-1hop-node', {
+    WEFT_PROXY_UPSTREAMS: `${AUTHORITY}=127.0.0.1:0`,
+    WEFT_PROXY_DESTINATION_FILE: plainFile,
+    WEFT_PROXY_HTTP1_ENGINE: 'node',
+  });
+  stack.push(() => weft1Node.stop());
 
   const server = await startWeft('weft-server', {
     WEFT_PROXY_INBOUND_ADDR: '127.0.0.1:0',
@@ -150,12 +158,13 @@ async function setUp(stack: (() => Promise<void>)[]): Promise<Rig> {
   const paths: Path[] = [
     { name: 'direct', label: 'direct (no proxy)', port: backendPort, pids: [] },
     { name: 'weft-1hop', label: 'Weft 1 hop, plaintext', port: weft1.upstreams.get(AUTHORITY)!.port, pids: [weft1.pid] },
+    { name: 'weft-1hop-node', label: 'Weft 1 hop, node:http engine', port: weft1Node.upstreams.get(AUTHORITY)!.port, pids: [weft1Node.pid] },
     { name: 'haproxy-1hop', label: 'HAProxy 1 hop (nbthread 1)', port: haproxy.port, pids: [haproxy.pid] },
     { name: 'weft-2hop-mtls', label: 'Weft 2 hops, mTLS', port: client.upstreams.get(AUTHORITY)!.port, pids: [client.pid, server.pid] },
   ];
   for (const p of paths) await checkPath(p);
   const measured = ONLY_PATHS.length === 0 ? paths : paths.filter((p) => p.name === 'direct' || ONLY_PATHS.includes(p.name));
-  return { tmp, backend, backendPort, weft1, client, server, haproxy, paths: measured };
+  return { tmp, backend, backendPort, weft1, weft1Node, client, server, haproxy, paths: measured };
 }
 
 /** One request through a path before measuring it: a broken path is an error, not a figure. */
@@ -318,6 +327,8 @@ async function runSuite(rig: Rig): Promise<void> {
   const h1 = tput.get('haproxy-1hop');
   const perCpu = (m: Measured | undefined) => (m ? m.result.sent / (m.cpuMs.reduce((s, x) => s + x, 0) / 1000) : Number.NaN);
   log(`  Weft 1 hop / HAProxy 1 hop: ${fmt(tputRatio, 2)}× by req/s; ${fmt(ratio(perCpu(w1), perCpu(h1)), 2)}× by requests per CPU-second`);
+  const wn = tput.get('weft-1hop-node');
+  if (w1 && wn) log(`  Weft 1 hop, lean / node:http engine: ${fmt(ratio(w1.result.rps, wn.result.rps), 2)}× by req/s; ${fmt(ratio(perCpu(w1), perCpu(wn)), 2)}× by requests per CPU-second`);
   log(`  (direct req/s is the ceiling of this machine's generator + backend: a path near it is not the bottleneck)`);
 
   log();
@@ -325,6 +336,7 @@ async function runSuite(rig: Rig): Promise<void> {
   const cpuPer1k = (name: TargetName, idx: number): number =>
     med(name, REF_RATE, (m) => (m.cpuMs[idx]! / m.result.sent) * 1000);
   log(`  Weft 1 hop proxy:        ${fmt(cpuPer1k('weft-1hop', 0), 1)} ms`);
+  log(`  Weft 1 hop, node:http:   ${fmt(cpuPer1k('weft-1hop-node', 0), 1)} ms  (lean / node:http: ${fmt(ratio(cpuPer1k('weft-1hop', 0), cpuPer1k('weft-1hop-node', 0)), 2)}×)`);
   log(`  HAProxy 1 hop:           ${fmt(cpuPer1k('haproxy-1hop', 0), 1)} ms`);
   log(`  Weft 2 hops, client:     ${fmt(cpuPer1k('weft-2hop-mtls', 0), 1)} ms`);
   log(`  Weft 2 hops, server:     ${fmt(cpuPer1k('weft-2hop-mtls', 1), 1)} ms`);
