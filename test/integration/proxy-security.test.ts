@@ -8,11 +8,14 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { identityName } from '../../mesh/config/identity';
 import { createDevCa } from '../../mesh/control/identity/ca';
 import { formatAddr } from '../../mesh/proxy/discovery/discovery';
 import { ALPN_MESH_H2 } from '../../mesh/proxy/transport/transport-header';
+import { IdentityCerts } from '../../mesh/proxy/tls/identity-certs';
+import { connectMtls } from '../../mesh/proxy/tls/mtls';
 import { closeServer, listenLocal, SERVER_IDENTITY, startMesh, type Mesh } from '../helpers/mesh';
 import { findSamples, parsePromText } from '../helpers/prometheus';
 
@@ -109,4 +112,30 @@ test('plaintext straight to the inbound port is served and labelled tls="no_iden
   assert.equal(plain.reduce((a, s) => a + s.value, 0), 1);
   // The refused mesh attempts never became inbound requests.
   assert.equal(findSamples(samples, 'request_total', { direction: 'inbound', tls: 'true' }).length, 0);
+});
+
+test('mesh connections the peer closes are closed by the server proxy too (none left in CLOSE-WAIT)', async () => {
+  const m = misnamed!;
+  const server = m.servers[0]!;
+  const dir = join(m.dir, 'client-identity');
+  const certs = await IdentityCerts.load({ certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), trustAnchorsFile: join(dir, 'ca.crt') });
+  try {
+    for (let i = 0; i < 5; i++) {
+      const s = await connectMtls({ host: server.inbound.host, port: server.inbound.port, expectedIdentity: SERVER_IDENTITY, alpn: [ALPN_MESH_H2], certs, timeoutMs: 10_000 });
+      // FIN, then gone (not waiting for the server's own FIN: that is what is being tested).
+      s.end();
+      await new Promise((r) => s.once('finish', r));
+      s.destroy();
+    }
+  } finally {
+    certs.close();
+  }
+  const open = async (): Promise<number> =>
+    findSamples(parsePromText(await m.metrics(server.proxy)), 'tcp_open_connections', { direction: 'inbound', tls: 'true' }).reduce((a, x) => a + x.value, 0);
+  const closes = async (): Promise<number> =>
+    findSamples(parsePromText(await m.metrics(server.proxy)), 'tcp_close_total', { direction: 'inbound', tls: 'true' }).reduce((a, x) => a + x.value, 0);
+  const t0 = Date.now();
+  while (((await open()) > 0 || (await closes()) < 5) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await open(), 0, 'every mesh connection the client closed is closed');
+  assert.ok((await closes()) >= 5);
 });

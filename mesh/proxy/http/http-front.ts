@@ -148,6 +148,8 @@ export class HttpFront<Ctx> {
   }
 
   serveH2(socket: Duplex, ctx: Ctx): void {
+    // An HTTP/2 connection closes when the peer closes (the listener's half-open mode is for HTTP/1).
+    if (socket instanceof Socket) socket.allowHalfOpen = false;
     this.pendingH2 = ctx;
     this.h2.emit('connection', socket);
     this.pendingH2 = undefined;

@@ -131,7 +131,12 @@ export class Inbound {
         socket.unshift(Buffer.concat([head, more.bytes]));
         hello = more.result ?? 'not-tls';
       }
-      if (typeof hello === 'object' && hello.sni === this.o.certs!.identity) return void this.meshTls.emit('connection', socket);
+      if (typeof hello === 'object' && hello.sni === this.o.certs!.identity) {
+        // Mesh connections close when the peer closes: the listener's half-open mode (kept for
+        // HTTP/1 clients that shut their write side after a request) would leave them in CLOSE-WAIT.
+        socket.allowHalfOpen = false;
+        return void this.meshTls.emit('connection', socket);
+      }
       // The app's own TLS (or a client expecting another identity) passes through untouched.
     }
     if (port === undefined) {

@@ -5,8 +5,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import * as fsPromises from 'node:fs/promises';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
-import type * as prom from 'prom-client';
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../metrics/prom';
 import { IDENTITY_REFRESH_FRACTION, IDENTITY_SERVICE_ACCOUNT, identityName, parseIdentityName } from '../../config/identity';
 import { CONTROL_PLANE_NAMESPACE } from '../../config/names';
 import { oid, TAG, tlv, toPem } from '../../control/identity/der';
@@ -215,7 +214,7 @@ export interface CertificateRenewerOptions {
   jitter?: number;
   random?: () => number;
   /** Registers identity_cert_expiration_timestamp_seconds and identity_cert_refresh_count into it. */
-  registry?: prom.Registry;
+  registry?: Registry;
   /** Called after each success with the metric values (for callers that keep their own metrics). */
   onMetrics?: (m: RenewerMetrics) => void;
   onRenewed?: (cert: { notAfter: Date }) => void;
