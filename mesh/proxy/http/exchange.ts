@@ -12,7 +12,7 @@ import { formatAddr, type SocketAddr } from '../discovery/discovery';
 import { forwardableHeaders, forwardableTrailers, H_PROXY_ERROR, type HeaderMap } from './headers';
 
 /** Response headers for the next hop: the forwardable ones, plus a peer proxy's weft-proxy-error (the client must learn why). */
-function responseHeaders(up: UpstreamResponse): HeaderMap {
+export function responseHeaders(up: UpstreamResponse): HeaderMap {
   const h = forwardableHeaders(up.headers);
   const reason = up.headers[H_PROXY_ERROR];
   if (reason !== undefined) h[H_PROXY_ERROR] = reason;

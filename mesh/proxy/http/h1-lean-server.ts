@@ -19,8 +19,8 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { headerObject, HTTPParser, METHODS, type HTTPParser as Parser, type OnHeadersComplete } from '../transport/llhttp';
 import type { H1Downstream } from './downstream';
-import type { UpstreamResponse } from './exchange';
-import { forwardableHeaders, forwardableTrailers, H_PROXY_ERROR, headerSafe, requestAuthority, type HeaderMap } from './headers';
+import { responseHeaders, type UpstreamResponse } from './exchange';
+import { forwardableTrailers, H_PROXY_ERROR, headerSafe, requestAuthority, type HeaderMap } from './headers';
 
 export interface LeanServerHooks<Ctx> {
   request(ds: H1Downstream, ctx: Ctx): void;
@@ -41,14 +41,6 @@ class RequestBody extends Readable {
   override _read(): void {
     this.onRead();
   }
-}
-
-/** Response headers for the next hop: the forwardable ones, plus a peer proxy's weft-proxy-error. */
-function responseHeaders(up: UpstreamResponse): HeaderMap {
-  const h = forwardableHeaders(up.headers);
-  const reason = up.headers[H_PROXY_ERROR];
-  if (reason !== undefined) h[H_PROXY_ERROR] = reason;
-  return h;
 }
 
 function headLines(headers: HeaderMap | OutgoingHttpHeaders): string {
