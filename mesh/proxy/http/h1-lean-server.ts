@@ -371,6 +371,10 @@ export class LeanConnection<Ctx> {
   /** An exchange finished: the next in line may write; close when asked or when the client is gone. */
   finished(x: Exchange, reusable: boolean): void {
     if (this.queue[0] === x) this.queue.shift();
+    // A request body nobody reads (answered early: 403, a failure…) is read and dropped, as
+    // node:http does, so the connection is not stalled by it and the next request can follow.
+    const body = x.body;
+    if (body && !body.readableEnded && body.listenerCount('data') === 0) body.resume();
     if (!reusable) this.closing = true;
     const next = this.queue[0];
     if (next) return next.wake();

@@ -239,3 +239,11 @@ test('a client that goes away mid-response: the exchange is told and the upstrea
   assert.ok(aborted, 'onAbort ran');
   assert.ok(cancelled, 'the upstream was cancelled');
 });
+
+test('a request body nobody reads (an early 403) is dropped and the connection serves the next request', async () => {
+  const r = await rig((ds) => (ds.path === '/deny' ? ds.fail(403, 'denied by policy') : void ds.respond(upstream(200, { 'content-length': '4' }, ['next']))));
+  const big = 'x'.repeat(1 << 20);
+  const got = await exchange(r.port, `POST /deny HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\n\r\n${big}GET /after HTTP/1.1\r\nHost: x\r\n\r\n`, /next$/);
+  assert.match(got, /^HTTP\/1\.1 403 Forbidden\r\n/);
+  assert.match(got, /\r\n\r\nnext$/);
+});
