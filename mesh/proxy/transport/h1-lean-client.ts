@@ -89,11 +89,14 @@ export function requestHead(req: LeanRequest): { head: string; chunked: boolean 
   return { head: `${s}\r\n`, chunked };
 }
 
-/** Seconds from a `Keep-Alive: timeout=N` response field, if any. */
+/** Milliseconds from a `Keep-Alive: timeout=N` response field, if any (an app sends the same one every time: the last is remembered). */
+let lastHint: { value: string; ms: number | undefined } = { value: '', ms: undefined };
 function keepAliveHintMs(v: string | string[] | undefined): number | undefined {
   if (typeof v !== 'string') return undefined;
+  if (v === lastHint.value) return lastHint.ms;
   const m = /timeout\s*=\s*(\d+)/i.exec(v);
-  return m ? Number(m[1]) * 1000 : undefined;
+  lastHint = { value: v, ms: m ? Number(m[1]) * 1000 : undefined };
+  return lastHint.ms;
 }
 
 class ResponseBody extends Readable {
