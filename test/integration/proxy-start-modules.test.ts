@@ -42,7 +42,7 @@ const HEAVY = [
   'fast-json-patch',
   '@opentelemetry/api',
 ];
-const HEAVY_FILES = ['prom-client/index.js', 'undici/index.js'];
+const HEAVY_FILES = ['prom-client/index.js'];
 
 interface Report {
   esm: string[];
