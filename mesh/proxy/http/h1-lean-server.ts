@@ -106,9 +106,9 @@ class Exchange implements H1Downstream {
     this.pending?.();
   }
 
-  /** Runs `write` once every exchange before this one has finished. */
+  /** Runs `write` once every exchange before this one has finished (at once when the client is gone: it settles). */
   private whenFirst(write: () => void): void {
-    if (this.conn.isFirst(this)) return write();
+    if (this.aborted || this.conn.isFirst(this)) return write();
     this.pending = () => {
       this.pending = undefined;
       write();

@@ -247,3 +247,27 @@ test('a request body nobody reads (an early 403) is dropped and the connection s
   assert.match(got, /^HTTP\/1\.1 403 Forbidden\r\n/);
   assert.match(got, /\r\n\r\nnext$/);
 });
+
+test('an answer that comes after the client went away settles at once (false) and cancels the upstream', async () => {
+  let ds: H1Downstream | undefined;
+  const r = await rig((d) => (ds = d));
+  await new Promise<void>((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port: r.port }, () => s.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n'));
+    const t0 = Date.now();
+    const poll = setInterval(() => {
+      if (ds || Date.now() - t0 > 3_000) {
+        clearInterval(poll);
+        s.resetAndDestroy();
+      }
+    }, 5);
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+  const t0 = Date.now();
+  while (!ds!.aborted && Date.now() - t0 < 3_000) await new Promise((res) => setTimeout(res, 10));
+  let cancelled = false;
+  const up = upstream(200, { 'content-length': '2' }, ['ok']);
+  const completed = await Promise.race([ds!.respond({ ...up, cancel: () => (cancelled = true) }), new Promise<string>((res) => setTimeout(() => res('never settled'), 3_000))]);
+  assert.equal(completed, false);
+  assert.ok(cancelled);
+});
