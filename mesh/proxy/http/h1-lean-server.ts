@@ -37,6 +37,8 @@ const kOnMessageBegin = (HTTPParser as unknown as { kOnMessageBegin: number }).k
 class RequestBody extends Readable {
   constructor(private readonly onRead: () => void) {
     super();
+    // The client can go away before anyone reads the body: never an uncaught error.
+    this.on('error', () => undefined);
   }
   override _read(): void {
     this.onRead();

@@ -104,6 +104,8 @@ class ResponseBody extends Readable {
   eof = false;
   constructor(private readonly onRead: () => void) {
     super();
+    // The connection can fail before the caller attaches its own listeners: never an uncaught error.
+    this.on('error', () => undefined);
   }
   override _read(): void {
     this.onRead();

@@ -238,3 +238,21 @@ test('takeBody: the whole body at once when it has arrived, nothing (and nothing
   late!.write('-rest');
   assert.equal(await readAll(r1), 'first-rest');
 });
+
+test('a connection that fails before the caller reads the body: the body errors when read, nothing is thrown meanwhile', async () => {
+  const s = await server((_n, sock) => {
+    sock.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npart');
+    sock.destroy();
+  });
+  const uncaught: unknown[] = [];
+  const spy = (e: unknown): void => void uncaught.push(e);
+  process.on('uncaughtException', spy);
+  try {
+    const r = await client().request('127.0.0.1', s.port, `127.0.0.1:${s.port}`, get());
+    await new Promise((res) => setTimeout(res, 100));
+    assert.deepEqual(uncaught, []);
+    await assert.rejects(readAll(r));
+  } finally {
+    process.removeListener('uncaughtException', spy);
+  }
+});
