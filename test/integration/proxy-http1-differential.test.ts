@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { spawnProxy, type ProxyProcess } from '../../dev-cluster/local/proxy-process';
 import { closeServer, listenLocal } from '../helpers/mesh';
+import { seededRandom } from '../helpers/seeded-random';
 
 const AUTHORITY = 'svc.diff:8080';
 
@@ -96,18 +97,6 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** A small seeded PRNG (mulberry32): the same requests for both engines, and on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Req {
   method: string;
   path: string;
@@ -119,7 +108,8 @@ interface Req {
 }
 
 function requests(count: number): Req[] {
-  const r = prng(20261123);
+  // Seeded: the same requests for both engines, and on every run.
+  const r = seededRandom(20261123);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const out: Req[] = [];
   for (let i = 0; i < count; i++) {

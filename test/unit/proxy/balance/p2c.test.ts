@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { P2cBalancer, type Lease } from '../../../../mesh/proxy/balance/p2c';
-import { fakeClock, seededRandom } from './fakes';
+import { seededRandom } from '../../../helpers/seeded-random';
+import { fakeClock } from './fakes';
 
 interface Ep {
   name: string;
