@@ -17,10 +17,10 @@
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { headerObject, HTTPParser, METHODS, type HTTPParser as Parser, type OnHeadersComplete } from '../transport/llhttp';
+import { HTTPParser, METHODS, parserErrorCode, type HTTPParser as Parser, type OnHeadersComplete } from '../transport/llhttp';
 import type { H1Downstream } from './downstream';
 import { responseHeaders, type UpstreamResponse } from './exchange';
-import { forwardableTrailers, H_PROXY_ERROR, headerSafe, requestAuthority, type HeaderMap } from './headers';
+import { forwardableTrailers, H_PROXY_ERROR, headerObject, headerSafe, requestAuthority, type HeaderMap } from './headers';
 
 export interface LeanServerHooks<Ctx> {
   request(ds: H1Downstream, ctx: Ctx): void;
@@ -31,8 +31,7 @@ export interface LeanServerHooks<Ctx> {
   maxHeaderBytes: number;
 }
 
-const { kOnHeaders, kOnHeadersComplete, kOnBody, kOnMessageComplete } = HTTPParser;
-const kOnMessageBegin = (HTTPParser as unknown as { kOnMessageBegin: number }).kOnMessageBegin;
+const { kOnMessageBegin, kOnHeaders, kOnHeadersComplete, kOnBody, kOnMessageComplete } = HTTPParser;
 
 class RequestBody extends Readable {
   constructor(private readonly onRead: () => void) {
@@ -326,7 +325,7 @@ export class LeanConnection<Ctx> {
     this.firstInRead = false;
     if (this.handOffNow) return this.handOff();
     if (r instanceof Error) {
-      const code = (r as Error & { code?: string }).code ?? 'HPE_INVALID';
+      const code = parserErrorCode(r);
       // node:http answers malformed heads (400, 431) with its own log line.
       if (this.inHead && this.headReads && this.queue.length === 0) return this.handOff();
       this.current?.body?.destroy(new Error(`bad request body: ${code}`));

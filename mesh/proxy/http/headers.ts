@@ -1,7 +1,8 @@
 /**
  * Header handling between HTTP/1.1 and HTTP/2 hops, as RFC 9110 §7.6.1 and RFC 9113 §8.2.2 say:
  * connection-specific fields (and those the Connection header names) are dropped at every hop;
- * HTTP/1's Host becomes :authority and back. Pure functions over plain header objects.
+ * HTTP/1's Host becomes :authority and back; a parser's flat field list becomes a header object by
+ * node:http's rules. Pure functions over plain header objects.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
@@ -107,4 +108,45 @@ export function forwardableTrailers(trailers: IncomingHttpHeaders | undefined): 
 export function headerSafe(reason: string): string {
   const s = reason.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim();
   return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+}
+
+/** Fields node:http keeps only the first of when repeated (IncomingMessage's rules). */
+const FIRST_ONLY = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
+
+/**
+ * A header object from llhttp's flat [name, value, …] list, with node:http's rules so both HTTP/1
+ * paths agree: names lower-cased; repeated set-cookie becomes an array, cookie is joined with "; ",
+ * the singletons above keep their first value, any other repeated field is joined with ", ".
+ */
+export function headerObject(raw: readonly string[]): IncomingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!.toLowerCase();
+    const v = raw[i + 1]!;
+    const prev = out[k];
+    if (prev === undefined) out[k] = k === 'set-cookie' ? [v] : v;
+    else if (Array.isArray(prev)) prev.push(v);
+    else if (FIRST_ONLY.has(k)) continue;
+    else out[k] = `${prev}${k === 'cookie' ? '; ' : ', '}${v}`;
+  }
+  return out as IncomingHttpHeaders;
 }

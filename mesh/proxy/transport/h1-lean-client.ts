@@ -16,7 +16,8 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Cancel } from '../http/cancel';
-import { headerObject, HTTPParser, type HTTPParser as Parser, type OnHeadersComplete } from './llhttp';
+import { headerObject } from '../http/headers';
+import { HTTPParser, parserErrorCode, type HTTPParser as Parser, type OnHeadersComplete } from './llhttp';
 
 export interface LeanRequest {
   method: string;
@@ -283,8 +284,8 @@ class Connection {
     x.gotBytes = true;
     const r = this.parser.execute(d);
     if (r instanceof Error) {
-      const code = (r as Error & { code?: string }).code;
-      this.fail(`bad response: ${code ?? r.message}`, code);
+      const code = parserErrorCode(r);
+      this.fail(`bad response: ${code}`, code);
       this.socket.destroy();
     }
   }
@@ -293,7 +294,7 @@ class Connection {
     // A close-delimited body ends here; finish() completes the message.
     if (this.current?.responded) {
       const r = this.parser.finish();
-      if (r instanceof Error) this.fail(`bad response: ${r.message}`, undefined);
+      if (r instanceof Error) this.fail(`bad response: ${parserErrorCode(r)}`, parserErrorCode(r));
     }
     this.socket.destroy();
   }

@@ -6,7 +6,6 @@
  * the one place that knows its shape; the proxy's integration tests run every path through it, on
  * the Node version the project pins (package.json engines).
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -21,6 +20,7 @@ export interface HTTPParserClass {
   new (): HTTPParser;
   readonly REQUEST: number;
   readonly RESPONSE: number;
+  readonly kOnMessageBegin: number;
   readonly kOnHeaders: number;
   readonly kOnHeadersComplete: number;
   readonly kOnBody: number;
@@ -73,9 +73,9 @@ function selfTest(): boolean {
     const seen: string[] = [];
     const req = new HTTPParser();
     req.initialize(HTTPParser.REQUEST, {}, 0, HTTPParser.kLenientNone);
-    const kBegin = (HTTPParser as unknown as { kOnMessageBegin?: number }).kOnMessageBegin;
-    if (typeof kBegin !== 'number') return false;
-    req[kBegin] = () => seen.push('begin');
+    // Typed as present; a Node version without it fails here.
+    if (typeof HTTPParser.kOnMessageBegin !== 'number') return false;
+    req[HTTPParser.kOnMessageBegin] = () => seen.push('begin');
     req[HTTPParser.kOnHeadersComplete] = ((maj, min, raw, m, url, _s, _m, up, ka) => {
       seen.push(`${maj}.${min} ${METHODS[m]} ${url} ${raw?.join('=')} ${up} ${ka}`);
       return 0;
@@ -105,45 +105,4 @@ function selfTest(): boolean {
 /** A parser error's code (HPE_*) as node:http reports it. */
 export function parserErrorCode(e: Error): string {
   return (e as Error & { code?: string }).code ?? 'HPE_INVALID';
-}
-
-/** Fields node:http keeps only the first of when repeated (IncomingMessage's rules). */
-const FIRST_ONLY = new Set([
-  'age',
-  'authorization',
-  'content-length',
-  'content-type',
-  'etag',
-  'expires',
-  'from',
-  'host',
-  'if-modified-since',
-  'if-unmodified-since',
-  'last-modified',
-  'location',
-  'max-forwards',
-  'proxy-authorization',
-  'referer',
-  'retry-after',
-  'server',
-  'user-agent',
-]);
-
-/**
- * A header object from llhttp's flat [name, value, …] list, with node:http's rules so both HTTP/1
- * paths agree: names lower-cased; repeated set-cookie becomes an array, cookie is joined with "; ",
- * the singletons above keep their first value, any other repeated field is joined with ", ".
- */
-export function headerObject(raw: readonly string[]): IncomingHttpHeaders {
-  const out: Record<string, string | string[]> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = raw[i]!.toLowerCase();
-    const v = raw[i + 1]!;
-    const prev = out[k];
-    if (prev === undefined) out[k] = k === 'set-cookie' ? [v] : v;
-    else if (Array.isArray(prev)) prev.push(v);
-    else if (FIRST_ONLY.has(k)) continue;
-    else out[k] = `${prev}${k === 'cookie' ? '; ' : ', '}${v}`;
-  }
-  return out as IncomingHttpHeaders;
 }

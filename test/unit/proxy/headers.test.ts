@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import {
   forwardableHeaders,
   forwardableTrailers,
+  headerObject,
   H_CLIENT_ID,
   H_DST_PORT,
   H_ORIG_PROTO,
@@ -80,4 +81,11 @@ test('headerSafe turns any reason into a valid header value', async () => {
   assert.doesNotThrow(() => validateHeaderValue('weft-proxy-error', safe));
   assert.equal(safe, 'mTLS to 127.0.0.1:1: unexpected answer "HTTP/1.1 400 Bad Request "');
   assert.equal(headerSafe('x'.repeat(500)).length, 200);
+});
+
+test('header objects follow node:http: lower-cased, set-cookie an array, singletons first, others joined', () => {
+  assert.deepEqual(
+    headerObject(['Set-Cookie', 'a=1', 'Content-Type', 'text/plain', 'set-cookie', 'b=2', 'X-Y', '1', 'x-y', '2', 'Host', 'a', 'host', 'b', 'Cookie', 'c=1', 'cookie', 'd=2']),
+    { 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain', 'x-y': '1, 2', host: 'a', cookie: 'c=1; d=2' },
+  );
 });

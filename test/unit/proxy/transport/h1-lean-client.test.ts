@@ -5,7 +5,6 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import { Cancel } from '../../../../mesh/proxy/http/cancel';
-import { headerObject } from '../../../../mesh/proxy/transport/llhttp';
 import { LeanH1Client, LeanRequestError, requestHead, type LeanRequest, type LeanResponse } from '../../../../mesh/proxy/transport/h1-lean-client';
 
 interface Scripted {
@@ -105,13 +104,6 @@ test('request heads: Host first, repeated fields kept, framing from the actual b
   const chunked = requestHead(get({ method: 'PUT', body: Readable.from([]) }));
   assert.equal(chunked.chunked, true);
   assert.match(chunked.head, /transfer-encoding: chunked\r\n\r\n$/);
-});
-
-test('header objects follow node:http: lower-cased, set-cookie an array, singletons first, others joined', () => {
-  assert.deepEqual(
-    headerObject(['Set-Cookie', 'a=1', 'Content-Type', 'text/plain', 'set-cookie', 'b=2', 'X-Y', '1', 'x-y', '2', 'Host', 'a', 'host', 'b', 'Cookie', 'c=1', 'cookie', 'd=2']),
-    { 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain', 'x-y': '1, 2', host: 'a', cookie: 'c=1; d=2' },
-  );
 });
 
 test('keep-alive: sequential requests ride one connection; Connection: close is honoured', async () => {
