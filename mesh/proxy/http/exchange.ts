@@ -153,9 +153,8 @@ function h1ErrorKind(e: NodeJS.ErrnoException): UpstreamError['kind'] {
 export async function sendH1(clients: H1Clients, addr: SocketAddr, req: UpstreamRequest): Promise<UpstreamResponse> {
   const lean = clients.lean;
   if (!lean || req.expectTrailers || req.headers['expect'] !== undefined) return sendH1NodeHttp(clients.nodeHttp, addr, req);
-  const origin = formatAddr(addr);
   try {
-    return await lean.request(addr.host, addr.port, origin, {
+    return await lean.request(addr, {
       method: req.method,
       path: req.path,
       authority: req.authority,
@@ -166,7 +165,7 @@ export async function sendH1(clients: H1Clients, addr: SocketAddr, req: Upstream
   } catch (e) {
     if (req.cancel?.aborted) throw new UpstreamError(abortReason(req.cancel), 'cancelled');
     if (e instanceof LeanRequestError) throw new UpstreamError(e.message, e.kind);
-    throw new UpstreamError(`upstream ${origin}: ${(e as Error).message}`, 'reset');
+    throw new UpstreamError(`upstream ${formatAddr(addr)}: ${(e as Error).message}`, 'reset');
   }
 }
 

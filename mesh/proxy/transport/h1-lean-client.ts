@@ -15,6 +15,7 @@
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
+import { formatAddr, type SocketAddr } from '../discovery/discovery';
 import type { Cancel } from '../http/cancel';
 import { headerObject } from '../http/headers';
 import { HTTPParser, parserErrorCode, type HTTPParser as Parser, type OnHeadersComplete } from './llhttp';
@@ -129,7 +130,6 @@ interface Exchange {
   responded: boolean;
   /** Any byte of response arrived. */
   gotBytes: boolean;
-  headMethod: boolean;
   body: ResponseBody | undefined;
   settleTrailers: ((t: IncomingHttpHeaders | undefined) => void) | undefined;
   keepAlive: boolean;
@@ -255,7 +255,7 @@ class Connection {
         if (!body.readableEnded) body.destroy();
       },
     });
-    return x.headMethod || status === 204 || status === 304 ? 1 : 0;
+    return x.req.method === 'HEAD' || status === 204 || status === 304 ? 1 : 0;
   }
 
   private onComplete(): void {
@@ -403,11 +403,12 @@ export class LeanH1Client {
     this.maxHeaderBytes = opts.maxHeaderBytes ?? 0;
   }
 
-  /** Sends `req` to host:port; resolves at the response head. */
-  request(host: string, port: number, origin: string, req: LeanRequest): Promise<LeanResponse> {
+  /** Sends `req` to `addr`; resolves at the response head. */
+  request(addr: SocketAddr, req: LeanRequest): Promise<LeanResponse> {
     if (this.closed) return Promise.reject(new LeanRequestError('the HTTP/1.1 client is closed', 'connect', undefined));
+    const origin = formatAddr(addr);
     let pool = this.pools.get(origin);
-    if (!pool) this.pools.set(origin, (pool = new OriginPool(this, host, port, origin)));
+    if (!pool) this.pools.set(origin, (pool = new OriginPool(this, addr.host, addr.port, origin)));
     const p = pool;
     const cancel = req.cancel;
     return new Promise<LeanResponse>((resolve, reject) => {
@@ -417,7 +418,6 @@ export class LeanH1Client {
         reject,
         responded: false,
         gotBytes: false,
-        headMethod: req.method === 'HEAD',
         body: undefined,
         settleTrailers: undefined,
         keepAlive: false,

@@ -109,16 +109,15 @@ test('request heads: Host first, repeated fields kept, framing from the actual b
 test('keep-alive: sequential requests ride one connection; Connection: close is honoured', async () => {
   const s = await server((n, sock) => sock.write(ok(`r${n}`, n === 2 ? 'connection: close\r\n' : '')));
   const c = client();
-  const origin = `127.0.0.1:${s.port}`;
   for (let i = 0; i < 3; i++) {
-    const r = await c.request('127.0.0.1', s.port, origin, get());
+    const r = await c.request({ host: '127.0.0.1', port: s.port }, get());
     assert.equal(r.status, 200);
     assert.equal(await readAll(r), `r${i}`);
   }
   assert.equal(s.connections, 1);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(c.connectionCount, 0, 'the connection the server closed is gone from the pool');
-  const r = await c.request('127.0.0.1', s.port, origin, get());
+  const r = await c.request({ host: '127.0.0.1', port: s.port }, get());
   assert.equal(await readAll(r), 'r3');
   assert.equal(s.connections, 2);
 });
@@ -127,19 +126,17 @@ test('a reused connection the server closed as we wrote: the request goes once m
   // The server answers, then closes the connection silently when the next request arrives (no bytes).
   const s = await server((n, sock) => (n === 1 ? sock.destroy() : sock.write(ok(`r${n}`))));
   const c = client();
-  const origin = `127.0.0.1:${s.port}`;
-  assert.equal(await readAll(await c.request('127.0.0.1', s.port, origin, get())), 'r0');
-  assert.equal(await readAll(await c.request('127.0.0.1', s.port, origin, get())), 'r2');
+  assert.equal(await readAll(await c.request({ host: '127.0.0.1', port: s.port }, get())), 'r0');
+  assert.equal(await readAll(await c.request({ host: '127.0.0.1', port: s.port }, get())), 'r2');
   assert.equal(s.connections, 2);
 });
 
 test('a streamed body is not replayed: the failure reaches the caller', async () => {
   const s = await server((n, sock) => (n === 1 ? sock.destroy() : sock.write(ok('x'))));
   const c = client();
-  const origin = `127.0.0.1:${s.port}`;
-  await readAll(await c.request('127.0.0.1', s.port, origin, get()));
+  await readAll(await c.request({ host: '127.0.0.1', port: s.port }, get()));
   await assert.rejects(
-    c.request('127.0.0.1', s.port, origin, get({ method: 'POST', headers: { 'content-length': '3' }, body: Readable.from([Buffer.from('abc')]) })),
+    c.request({ host: '127.0.0.1', port: s.port }, get({ method: 'POST', headers: { 'content-length': '3' }, body: Readable.from([Buffer.from('abc')]) })),
     (e: unknown) => e instanceof LeanRequestError && e.kind === 'reset',
   );
 });
@@ -149,7 +146,7 @@ test('a refused connection is a connect error (safe to send elsewhere)', async (
   const port = s.port;
   await s.close();
   servers.splice(servers.indexOf(s), 1);
-  await assert.rejects(client().request('127.0.0.1', port, `127.0.0.1:${port}`, get()), (e: unknown) => e instanceof LeanRequestError && e.kind === 'connect' && e.code === 'ECONNREFUSED');
+  await assert.rejects(client().request({ host: '127.0.0.1', port }, get()), (e: unknown) => e instanceof LeanRequestError && e.kind === 'connect' && e.code === 'ECONNREFUSED');
 });
 
 test('bodies: chunked with trailers, close-delimited, HEAD and 204 without body, 1xx skipped', async () => {
@@ -163,21 +160,20 @@ test('bodies: chunked with trailers, close-delimited, HEAD and 204 without body,
     else sock.end('HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end');
   });
   const c = client();
-  const origin = `127.0.0.1:${s.port}`;
-  const r0 = await c.request('127.0.0.1', s.port, origin, get());
+  const r0 = await c.request({ host: '127.0.0.1', port: s.port }, get());
   assert.equal(await readAll(r0), 'abcde');
   assert.deepEqual(await r0.trailers, { 'x-sum': '5' });
-  const r1 = await c.request('127.0.0.1', s.port, origin, get());
+  const r1 = await c.request({ host: '127.0.0.1', port: s.port }, get());
   assert.equal(r1.status, 200);
   assert.equal(await readAll(r1), 'hi');
-  const r2 = await c.request('127.0.0.1', s.port, origin, get({ method: 'HEAD' }));
+  const r2 = await c.request({ host: '127.0.0.1', port: s.port }, get({ method: 'HEAD' }));
   assert.equal(r2.headers['content-length'], '1000');
   assert.equal(await readAll(r2), '');
-  const r3 = await c.request('127.0.0.1', s.port, origin, get());
+  const r3 = await c.request({ host: '127.0.0.1', port: s.port }, get());
   assert.equal(r3.status, 204);
   assert.equal(await readAll(r3), '');
   assert.equal(s.connections, 1, 'HEAD and 204 left the connection reusable');
-  const r4 = await c.request('127.0.0.1', s.port, origin, get());
+  const r4 = await c.request({ host: '127.0.0.1', port: s.port }, get());
   assert.equal(await readAll(r4), 'until the end');
 });
 
@@ -185,7 +181,7 @@ test('a streamed request body without a length is sent chunked and arrives whole
   const s = await server((_n, sock) => sock.write(ok('done')));
   const c = client();
   const body = Readable.from([Buffer.from('hello '), Buffer.from('world')]);
-  const r = await c.request('127.0.0.1', s.port, `127.0.0.1:${s.port}`, get({ method: 'POST', body }));
+  const r = await c.request({ host: '127.0.0.1', port: s.port }, get({ method: 'POST', body }));
   assert.equal(await readAll(r), 'done');
   assert.match(s.received[0]!, /transfer-encoding: chunked\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n$/);
 });
@@ -193,7 +189,7 @@ test('a streamed request body without a length is sent chunked and arrives whole
 test('the server\'s Keep-Alive timeout hint shortens how long an idle connection is kept', async () => {
   const s = await server((_n, sock) => sock.write(ok('k', 'keep-alive: timeout=1\r\n')));
   const c = client(30_000);
-  await readAll(await c.request('127.0.0.1', s.port, `127.0.0.1:${s.port}`, get()));
+  await readAll(await c.request({ host: '127.0.0.1', port: s.port }, get()));
   assert.equal(c.idleConnectionCount, 1);
   // timeout=1 s less a second of margin: closed at the next sweep.
   const t0 = Date.now();
@@ -205,11 +201,11 @@ test('cancelling mid-body closes the connection and errors the body; a bad respo
   const s = await server((n, sock) => (n === 0 ? sock.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial') : sock.write('HTTP/1.1 abc\r\n\r\n')));
   const c = client();
   const cancel = new Cancel();
-  const r = await c.request('127.0.0.1', s.port, `127.0.0.1:${s.port}`, get({ cancel }));
+  const r = await c.request({ host: '127.0.0.1', port: s.port }, get({ cancel }));
   const ended = readAll(r);
   cancel.abort('client went away');
   await assert.rejects(ended);
-  await assert.rejects(c.request('127.0.0.1', s.port, `127.0.0.1:${s.port}`, get()), (e: unknown) => e instanceof LeanRequestError && e.kind === 'reset' && /bad response/.test(e.message));
+  await assert.rejects(c.request({ host: '127.0.0.1', port: s.port }, get()), (e: unknown) => e instanceof LeanRequestError && e.kind === 'reset' && /bad response/.test(e.message));
 });
 
 test('takeBody: the whole body at once when it has arrived, nothing (and nothing lost) while it is still coming', async () => {
@@ -222,10 +218,9 @@ test('takeBody: the whole body at once when it has arrived, nothing (and nothing
     }
   });
   const c = client();
-  const origin = `127.0.0.1:${s.port}`;
-  const r0 = await c.request('127.0.0.1', s.port, origin, get());
+  const r0 = await c.request({ host: '127.0.0.1', port: s.port }, get());
   assert.equal(r0.takeBody()?.toString(), 'whole');
-  const r1 = await c.request('127.0.0.1', s.port, origin, get());
+  const r1 = await c.request({ host: '127.0.0.1', port: s.port }, get());
   assert.equal(r1.takeBody(), undefined);
   late!.write('-rest');
   assert.equal(await readAll(r1), 'first-rest');
@@ -240,7 +235,7 @@ test('a connection that fails before the caller reads the body: the body errors 
   const spy = (e: unknown): void => void uncaught.push(e);
   process.on('uncaughtException', spy);
   try {
-    const r = await client().request('127.0.0.1', s.port, `127.0.0.1:${s.port}`, get());
+    const r = await client().request({ host: '127.0.0.1', port: s.port }, get());
     await new Promise((res) => setTimeout(res, 100));
     assert.deepEqual(uncaught, []);
     await assert.rejects(readAll(r));
