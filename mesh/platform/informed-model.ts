@@ -4,8 +4,8 @@
  * model once every informer has listed (`synced`), bursts of events coalesced into one rebuild,
  * each warning logged once while it lasts, subscribers told of every new model.
  */
-import type { CustomObjectsApi, KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import type { KubeInformer } from './kube-informer';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+import { KubeInformer, type KubeInformerOptions } from './kube-informer';
 
 /** What every Kubernetes source takes besides its own facts. */
 export interface InformedModelOptions {
@@ -96,5 +96,31 @@ export function customList<T extends KubernetesObject>(custom: CustomObjectsApi,
       if ((e as { code?: number }).code === 404) return { apiVersion: `${group}/${version}`, kind: 'List', metadata: { resourceVersion: '' }, items: [] };
       throw e;
     }
+  };
+}
+
+/**
+ * Informers built the way every source builds them: one set of API clients, the source's back-off
+ * and log on each; Pods, Namespaces and custom collections (CRDs, Gateway API) ready-made.
+ */
+export function informerKit(o: InformedModelOptions): {
+  /** The options every informer of the source shares (spread into KubeInformer's). */
+  common: Pick<KubeInformerOptions<KubernetesObject>, 'kubeConfig' | 'initialBackoffMs' | 'maxBackoffMs' | 'log'>;
+  core: CoreV1Api;
+  pods(): KubeInformer<V1Pod>;
+  namespaces(): KubeInformer<V1Namespace>;
+  custom<T extends KubernetesObject>(group: string, version: string, plural: string): KubeInformer<T>;
+} {
+  const kc = o.kubeConfig;
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const common = { kubeConfig: kc, initialBackoffMs: o.initialBackoffMs, maxBackoffMs: o.maxBackoffMs, log: o.log };
+  return {
+    common,
+    core,
+    pods: () => new KubeInformer<V1Pod>({ ...common, name: 'pods', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() }),
+    namespaces: () => new KubeInformer<V1Namespace>({ ...common, name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace() }),
+    custom: <T extends KubernetesObject>(group: string, version: string, plural: string) =>
+      new KubeInformer<T>({ ...common, name: plural, path: `/apis/${group}/${version}/${plural}`, list: customList<T>(custom, group, version, plural) }),
   };
 }

@@ -26,7 +26,7 @@
  *   request (no matches, or only `PathPrefix /`) gives the weighted backendRefs (weight default 1).
  *   When several routes claim a port, the oldest wins (then namespace/name), as in Gateway API.
  */
-import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, type KubernetesObject, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { DiscoveryV1Api, type KubernetesObject, type V1EndpointSlice, type V1Namespace, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { ANNOTATIONS, LINKERD_ANNOTATIONS } from '../config/annotations';
 import { identityName } from '../config/identity';
 import { DEFAULT_TRUST_DOMAIN, PROXY_CONTAINER } from '../config/names';
@@ -34,7 +34,7 @@ import { PROXY_INBOUND_PORT } from '../config/ports';
 import { parseOpaquePorts, type MeshModel, type ModelEndpoint, type ModelRoute, type ModelService } from '../control/destination/destination-model';
 import type { ModelSource } from '../control/destination/model-source';
 import { formatAddr } from '../proxy/discovery/discovery';
-import { customList, InformedModel, type InformedModelOptions } from './informed-model';
+import { InformedModel, informerKit, type InformedModelOptions } from './informed-model';
 import { KubeInformer } from './kube-informer';
 
 /** The slice label naming its Service. */
@@ -242,17 +242,14 @@ type DestinationInformers = {
 };
 
 function destinationInformers(o: KubeDestinationSourceOptions): DestinationInformers {
-  const kc = o.kubeConfig;
-  const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const common = { kubeConfig: kc, initialBackoffMs: o.initialBackoffMs, maxBackoffMs: o.maxBackoffMs, log: o.log };
+  const kit = informerKit(o);
+  const discovery = o.kubeConfig.makeApiClient(DiscoveryV1Api);
   return {
-    services: new KubeInformer<V1Service>({ ...common, name: 'services', path: '/api/v1/services', list: () => core.listServiceForAllNamespaces() }),
-    endpointSlices: new KubeInformer<V1EndpointSlice>({ ...common, name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', list: () => discovery.listEndpointSliceForAllNamespaces() }),
-    pods: new KubeInformer<V1Pod>({ ...common, name: 'pods', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() }),
-    namespaces: new KubeInformer<V1Namespace>({ ...common, name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace() }),
-    httpRoutes: new KubeInformer<HttpRoute>({ ...common, name: 'httproutes', path: `/apis/${GATEWAY_API_GROUP}/v1/httproutes`, list: customList<HttpRoute>(custom, GATEWAY_API_GROUP, 'v1', 'httproutes') }),
+    services: new KubeInformer<V1Service>({ ...kit.common, name: 'services', path: '/api/v1/services', list: () => kit.core.listServiceForAllNamespaces() }),
+    endpointSlices: new KubeInformer<V1EndpointSlice>({ ...kit.common, name: 'endpointslices', path: '/apis/discovery.k8s.io/v1/endpointslices', list: () => discovery.listEndpointSliceForAllNamespaces() }),
+    pods: kit.pods(),
+    namespaces: kit.namespaces(),
+    httpRoutes: kit.custom<HttpRoute>(GATEWAY_API_GROUP, 'v1', 'httproutes'),
   };
 }
 

@@ -21,14 +21,14 @@
  *   of its containers other than `weft-proxy` (the proxy's own ports and probes are not the app's).
  *   Finished pods (Succeeded, Failed) are left out.
  */
-import { CoreV1Api, CustomObjectsApi, type KubernetesObject, type V1Container, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Container, V1Namespace, V1Pod } from '@kubernetes/client-node';
 import { POLICY_API_GROUP, PROXY_CONTAINER } from '../config/names';
 import { POLICY_API_VERSION } from '../control/install/crds';
 import type { MeshPolicyDefaults } from '../control/policy/inbound-policy';
 import { workloadFromObject } from '../control/policy/policy-file';
 import { workloadKey, type PolicyModel, type PolicyModelSource, type WorkloadRecord } from '../control/policy/policy-model';
 import { GATEWAY_API_GROUP, parsePolicyResources } from '../control/policy/resources';
-import { customList, InformedModel, type InformedModelOptions } from './informed-model';
+import { InformedModel, informerKit, type InformedModelOptions } from './informed-model';
 import { KubeInformer } from './kube-informer';
 
 /** The policy.weft.dev collections the source follows: plural → kind. */
@@ -105,20 +105,16 @@ type Informers = {
 };
 
 function policyInformers(o: KubePolicySourceOptions): Informers {
-  const kc = o.kubeConfig;
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const common = { kubeConfig: kc, initialBackoffMs: o.initialBackoffMs, maxBackoffMs: o.maxBackoffMs, log: o.log };
-  const policy = (plural: keyof typeof POLICY_COLLECTIONS): KubeInformer<KubernetesObject> =>
-    new KubeInformer<KubernetesObject>({ ...common, name: plural, path: `/apis/${POLICY_API_GROUP}/${POLICY_API_VERSION}/${plural}`, list: customList(custom, POLICY_API_GROUP, POLICY_API_VERSION, plural) });
+  const kit = informerKit(o);
+  const policy = (plural: keyof typeof POLICY_COLLECTIONS): KubeInformer<KubernetesObject> => kit.custom(POLICY_API_GROUP, POLICY_API_VERSION, plural);
   return {
     servers: policy('servers'),
     authorizationPolicies: policy('authorizationpolicies'),
     meshTLSAuthentications: policy('meshtlsauthentications'),
     networkAuthentications: policy('networkauthentications'),
-    httpRoutes: new KubeInformer<KubernetesObject>({ ...common, name: 'httproutes', path: `/apis/${GATEWAY_API_GROUP}/${HTTPROUTE_VERSION}/httproutes`, list: customList(custom, GATEWAY_API_GROUP, HTTPROUTE_VERSION, 'httproutes') }),
-    pods: new KubeInformer<V1Pod>({ ...common, name: 'pods', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() }),
-    namespaces: new KubeInformer<V1Namespace>({ ...common, name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace() }),
+    httpRoutes: kit.custom(GATEWAY_API_GROUP, HTTPROUTE_VERSION, 'httproutes'),
+    pods: kit.pods(),
+    namespaces: kit.namespaces(),
   };
 }
 
