@@ -16,14 +16,15 @@
  *   it, as injected pods always do), and `identity` that of its ServiceAccount. Unmeshed pods have
  *   no `admin`: they count in a workload's total pods, not its meshed pods.
  */
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { identityName } from '../config/identity';
 import { DEFAULT_TRUST_DOMAIN, PROXY_CONTAINER } from '../config/names';
 import { PROXY_ADMIN_PORT, PROXY_ADMIN_PORT_NAME } from '../config/ports';
 import type { ScrapeTarget } from '../control/metrics-api/aggregate';
 import { formatAddr } from '../proxy/discovery/discovery';
 import { isMeshed } from './kube-destination-source';
-import { KubeInformer } from './kube-informer';
+import { informerKit } from './informed-model';
+import type { KubeInformer } from './kube-informer';
 
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
 
@@ -83,8 +84,7 @@ export class KubePodInventory {
   private cached: ScrapeTarget[] | undefined;
 
   constructor(private readonly o: KubePodInventoryOptions) {
-    const core = o.kubeConfig.makeApiClient(CoreV1Api);
-    this.informer = new KubeInformer<V1Pod>({ kubeConfig: o.kubeConfig, name: 'pods', path: '/api/v1/pods', list: () => core.listPodForAllNamespaces(), initialBackoffMs: o.initialBackoffMs, maxBackoffMs: o.maxBackoffMs, log: o.log });
+    this.informer = informerKit(o).pods();
     // Recomputed on the first ask after a change, not on every event of a burst.
     this.informer.on(() => (this.cached = undefined));
     this.synced = this.informer.synced;
