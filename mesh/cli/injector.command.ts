@@ -6,13 +6,12 @@
  * `mesh-config.json` that `weft install` puts in the control plane's ConfigMap.
  */
 import { readFile } from 'node:fs/promises';
-import { CoreV1Api, type V1Namespace } from '@kubernetes/client-node';
 import { CLI_NAME, WEFT_VERSION } from '../config/names';
 import { CONTROL_PLANE_PORTS } from '../config/ports';
 import type { NamespaceLike } from '../control/injector/kube-types';
 import type { MeshConfig } from '../control/injector/mesh-config';
 import { parseAddr, type SocketAddr } from '../proxy/discovery/discovery';
-import { KubeInformer } from '../platform/kube-informer';
+import { informerKit } from '../platform/informed-model';
 import { controlPlaneKubeConfig } from './kube-mode';
 
 export const INJECTOR_USAGE = `usage: ${CLI_NAME} injector --tls-cert FILE --tls-key FILE --mesh-config FILE [--trust-anchors FILE]
@@ -114,8 +113,9 @@ export async function run(args: string[]): Promise<number> {
     say(conn.message);
     return 1;
   }
-  const core = conn.kubeConfig.makeApiClient(CoreV1Api);
-  const namespaces = new KubeInformer<V1Namespace>({ kubeConfig: conn.kubeConfig, name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace(), log: (_l, m) => say(m) });
+  const kit = informerKit({ kubeConfig: conn.kubeConfig, log: (_l, m) => say(m) });
+  const core = kit.core;
+  const namespaces = kit.namespaces();
   namespaces.start();
   const { startInjectorWebhook } = await import('../control/injector/webhook-server');
   const webhook = await startInjectorWebhook({
