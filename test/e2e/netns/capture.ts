@@ -4,7 +4,10 @@
  * some bytes appear anywhere in the raw capture (a plaintext marker would).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { sh } from './netns-env';
 
 /** dumpcap is tshark's own capture engine (same package), and starts in a fraction of tshark's time. */
@@ -23,49 +26,75 @@ export interface Capture {
   file: string;
 }
 
-export function startCapture(iface: string, file: string, timeoutMs = 30_000): Promise<Capture> {
+/** Polls the capture file until it holds these bytes; false on timeout. */
+async function fileHolds(file: string, bytes: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      if (readFileSync(file).indexOf(bytes) >= 0) return true;
+    } catch {
+      // not created yet
+    }
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** One UDP datagram to the discard port of an address across the interface (its reply, if any, is ignored). */
+function sendProbe(to: string, payload: string): Promise<void> {
+  const sock = createSocket(isIPv6(to) ? 'udp6' : 'udp4');
+  return new Promise((resolve) => {
+    sock.send(payload, 9, to, () => {
+      sock.close();
+      resolve();
+    });
+  });
+}
+
+/**
+ * Starts a capture on `iface` and resolves once it provably captures: the capture tools announce
+ * themselves ("Capturing on …") before the interface is open, so packets sent right after that
+ * line can be missed. A UDP probe carrying a random canary is sent to `probeTo` (an address reached
+ * across the interface) until the canary shows up in the file.
+ */
+export function startCapture(iface: string, file: string, probeTo: string, timeoutMs = 30_000): Promise<Capture> {
   const tool = captureTool();
   if (!tool) return Promise.reject(new Error('neither tshark nor tcpdump is installed'));
   const args =
     tool === 'dumpcap' ? ['-i', iface, '-P', '-w', file, '-q'] : tool === 'tshark' ? ['-i', iface, '-F', 'pcap', '-w', file, '-q'] : ['-i', iface, '--immediate-mode', '-U', '-w', file];
   const child: ChildProcess = spawn(tool, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${tool} did not start capturing on ${iface}: ${err}`));
-    }, timeoutMs);
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => {
-      err += d;
-      // dumpcap, tshark: "Capturing on 'wb…'"; tcpdump: "listening on wb…".
-      if (/Capturing on|listening on/i.test(err)) {
-        clearTimeout(timer);
-        resolve({
-          file,
-          waitFor: async (bytes, ms = 15_000) => {
-            const deadline = Date.now() + ms;
-            for (;;) {
-              if (readFileSync(file).indexOf(bytes) >= 0) return true;
-              if (Date.now() > deadline) return false;
-              await new Promise((r) => setTimeout(r, 200));
-            }
-          },
-          stop: async () => {
-            child.kill('SIGINT');
-            const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-            await exited;
-            clearTimeout(t);
-          },
-        });
-      }
-    });
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((r) =>
     child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${tool} exited (${code}) before capturing: ${err}`));
-    });
-  });
+      exitCode = code;
+      r();
+    }),
+  );
+  let err = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => (err += d));
+  const capture: Capture = {
+    file,
+    waitFor: (bytes, ms = 15_000) => fileHolds(file, bytes, ms),
+    stop: async () => {
+      if (exitCode !== undefined) return;
+      child.kill('SIGINT');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+  const canary = `weft-capture-canary-${randomBytes(6).toString('hex')}`;
+  return (async () => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (exitCode !== undefined) throw new Error(`${tool} exited (${exitCode}) before capturing: ${err}`);
+      await sendProbe(probeTo, canary);
+      if (await fileHolds(file, canary, 300)) return capture;
+    }
+    await capture.stop();
+    throw new Error(`${tool} did not capture a probe on ${iface} within ${timeoutMs} ms: ${err}`);
+  })();
 }
 
 export interface CaptureSummary {

@@ -137,8 +137,8 @@ test('a capture on the bridge shows no plaintext marker through the mesh, IPv4 a
   const m = meshOn!;
   const marker = `weft-marker-${randomBytes(8).toString('hex')}`;
   const skipped = `weft-skipped-${randomBytes(8).toString('hex')}`;
-  const cap = await startCapture(m.plan.bridge, join(tmp, `${m.plan.runId}-on.pcap`));
   const web = m.plan.pods.find((p) => p.name === 'web')!;
+  const cap = await startCapture(m.plan.bridge, join(tmp, `${m.plan.runId}-on.pcap`), web.ipv4);
   const client = m.plan.pods.find((p) => p.name === 'client')!;
   let bypass: Echo;
   try {
@@ -170,7 +170,7 @@ test('the same marker crosses the bridge in plaintext with the mesh off (IPv4 an
     const marker4 = `weft-plain4-${randomBytes(8).toString('hex')}`;
     const marker6 = `weft-plain6-${randomBytes(8).toString('hex')}`;
     const markerGrpc = `weft-plaing-${randomBytes(8).toString('hex')}`;
-    const cap = await startCapture(off.plan.bridge, join(tmp, `${off.plan.runId}-off.pcap`));
+    const cap = await startCapture(off.plan.bridge, join(tmp, `${off.plan.runId}-off.pcap`), off.plan.pods.find((p) => p.name === 'web')!.ipv4);
     try {
       const e4 = await curl(off, `http://web:8080/${marker4}`, '-4');
       assert.equal(e4.clientId, null);
