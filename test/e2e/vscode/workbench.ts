@@ -131,12 +131,22 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-/** The Running Extensions editor's row of one extension, as text (name, activation event, time). */
+/**
+ * The Running Extensions editor's row of one extension, as text (name, activation event, time).
+ * The editor fills its list after it opens, and on a loaded machine that can take a while: the
+ * command is run again (which refreshes the editor) when the row has not appeared.
+ */
 export async function runningExtension(page: Page, displayName: string): Promise<string> {
-  await runCommand(page, 'Developer: Show Running Extensions');
   const row = page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: displayName }).first();
-  await row.waitFor({ timeout: 10_000 });
-  return row.innerText();
+  for (let attempt = 0; ; attempt++) {
+    await runCommand(page, 'Developer: Show Running Extensions');
+    try {
+      await row.waitFor({ timeout: 15_000 });
+      return await row.innerText();
+    } catch (err) {
+      if (attempt >= 2) throw err;
+    }
+  }
 }
 
 /** The status bar's problems item as VS Code reads it out ("No Problems", "Warnings: 1", …). */
@@ -188,10 +198,28 @@ export async function pickQuickItem(page: Page, label: string, text = label): Pr
   return all;
 }
 
-/** Right-clicks a tree row and picks a context-menu entry by its title. */
+/**
+ * Right-clicks a tree row and picks a context-menu entry by its title. A tree that refreshes under
+ * the click (the explorer re-renders rows as the cluster changes) can swallow the menu: it is opened
+ * again. The entry is chosen as a user at the keyboard does (hovered, so focused, then Enter): a
+ * mouse click that lands while the menu is still settling is dropped by VS Code's menu, which then
+ * stays open over the workbench.
+ */
 export async function contextMenu(page: Page, row: Locator, title: string): Promise<void> {
-  await row.click({ button: 'right' });
+  const menu = page.locator('.context-view .monaco-menu');
   const item = page.locator('.context-view .action-item', { hasText: title }).first();
-  await item.waitFor({ timeout: 5_000 });
-  await item.click();
+  for (let attempt = 0; ; attempt++) {
+    await row.click({ button: 'right' });
+    try {
+      await item.waitFor({ timeout: 5_000 });
+      await item.hover();
+      await page.locator('.context-view .action-item.focused', { hasText: title }).waitFor({ timeout: 2_000 });
+      await page.keyboard.press('Enter');
+      await menu.waitFor({ state: 'hidden', timeout: 5_000 });
+      return;
+    } catch (err) {
+      if (await menu.isVisible().catch(() => false)) await page.keyboard.press('Escape');
+      if (attempt >= 2) throw err;
+    }
+  }
 }
