@@ -380,7 +380,7 @@ export async function startLocalRun(t: LocalTopology, o: LocalMeshOptions): Prom
   const proxies = await Promise.all(
     prepared.map(async (p) => {
       const env = proxyEnv({ workload: p.w, namespace: p.namespace, identity: p.identity, identityDir: join(o.workDir, 'identity', p.w.name), tokenFile: controlPlane.tokenFile(p.w.name), inboundPort: p.inboundPort, appPort: p.appPort, ports: p.ports }, addrs);
-      const proxy = await spawnProxy({ name: `${p.w.name}-proxy`, env, nodeArgs: ['--import', EXIT_WITH_PARENT_PRELOAD], startTimeoutMs: timeout, onLog: (line) => o.onLog?.(`${p.w.name}-proxy`, line) }).catch((e: Error) => {
+      const proxy = await spawnProxy({ name: `${p.w.name}-proxy`, env, startTimeoutMs: timeout, onLog: (line) => o.onLog?.(`${p.w.name}-proxy`, line) }).catch((e: Error) => {
         throw new Error(`proxy of ${p.w.name} failed to start: ${e.message}`);
       });
       o.supervisor.adopt(`${p.w.name}-proxy`, proxy.child, (grace) => proxy.stop(grace));

@@ -44,6 +44,11 @@ export interface SpawnProxyOptions {
   /** Extra sink for each raw log line (e.g. the demo's log file). */
   onLog?: (line: string) => void;
   nodeArgs?: string[];
+  /**
+   * Preload EXIT_WITH_PARENT_PRELOAD (default true): the proxy stops by itself when the process that
+   * spawned it dies without stopping it (a killed test runner, demo or benchmark leaves nothing behind).
+   */
+  exitWithParent?: boolean;
   /** A command that runs node for the proxy (e.g. `ip netns exec NS setpriv --reuid=2102 …`); default: none. */
   launcher?: string[];
 }
@@ -63,7 +68,8 @@ export function spawnProxy(opts: SpawnProxyOptions): Promise<ProxyProcess> {
     WEFT_PROXY_LOG_FORMAT: 'json',
   };
   const [cmd, ...pre] = [...(opts.launcher ?? []), process.execPath];
-  const child = spawn(cmd!, [...pre, ...(opts.nodeArgs ?? []), WEFT_ENTRY, 'proxy'], { env, stdio: ['ignore', 'inherit', 'pipe'] });
+  const preload = opts.exitWithParent === false ? [] : ['--import', EXIT_WITH_PARENT_PRELOAD];
+  const child = spawn(cmd!, [...pre, ...preload, ...(opts.nodeArgs ?? []), WEFT_ENTRY, 'proxy'], { env, stdio: ['ignore', 'inherit', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let exited = false;
   const exitPromise = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));

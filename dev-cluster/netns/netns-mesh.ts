@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { createDevCa } from '../../mesh/control/identity/ca';
 import { PROXY_ADMIN_PORT, PROXY_INBOUND_PORT, PROXY_OUTBOUND_PORT } from '../../mesh/config/ports';
-import { EXIT_WITH_PARENT_PRELOAD } from '../local/local-mesh';
 import { spawnProxy, WEFT_ENTRY, type ProxyProcess } from '../local/proxy-process';
 import { Supervisor, type Supervised } from '../local/supervisor';
 import { BRIDGE_PREFIX, NETNS_PREFIX, PEER_PREFIX, VETH_PREFIX, type NetnsPlan, type PodPlan } from './netns-plan';
@@ -256,7 +255,7 @@ export async function startNetnsMesh(plan: NetnsPlan, o: NetnsMeshOptions): Prom
           WEFT_PROXY_WORKLOAD_LABELS: `workload=${pod.workload.name},namespace=${pod.workload.namespace},pod=${pod.name}`,
         };
         const launcher = inNs(pod.netns, 'setpriv', `--reuid=${plan.proxyUid}`, `--regid=${plan.proxyUid}`, '--clear-groups');
-        proxy = await spawnProxy({ name: `${pod.name}-proxy`, env, launcher, nodeArgs: ['--import', EXIT_WITH_PARENT_PRELOAD], startTimeoutMs: timeout, onLog: (line) => o.onLog?.(`${pod.name}-proxy`, line) }).catch((e: Error) => {
+        proxy = await spawnProxy({ name: `${pod.name}-proxy`, env, launcher, startTimeoutMs: timeout, onLog: (line) => o.onLog?.(`${pod.name}-proxy`, line) }).catch((e: Error) => {
           throw new NetnsError(`proxy of ${pod.name} failed to start: ${e.message}`, 'is dist/ built (npm run build) and readable by UID 2102?');
         });
         sup.adopt(`${pod.name}-proxy`, proxy.child, (grace) => proxy!.stop(grace));
