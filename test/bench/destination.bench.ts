@@ -123,13 +123,11 @@ async function run(shape: Shape, clientCounts: number[]): Promise<{ rows: string
       for (const c of clients) c.close();
     }
   } finally {
-    const peaks = sampler.stop();
+    sampler.stop();
     srv.child.kill('SIGTERM');
     rows.unshift(`${shape.label}: ${shape.services * shape.endpointsPerService} endpoints; server idle RSS ${idleRss.toFixed(0)} MB`);
-    rssAfterGc = Math.max(rssAfterGc, 0);
-    (run as { peak?: number }).peak = peaks.get(srv.child.pid!) ?? 0;
   }
-  return { rows, worstP95, peakRss: (run as { peak?: number }).peak ?? 0, rssAfterGc };
+  return { rows, worstP95, peakRss: sampler.peakOf(srv.child.pid!) ?? 0, rssAfterGc };
 }
 
 console.log(`node ${process.version}, loadavg ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${ROUNDS} changes per row`);

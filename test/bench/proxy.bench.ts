@@ -29,7 +29,7 @@ import { forkScript, type ChildMessage, type ScriptProcess } from './lib/child-s
 import { runGeneratorProcess } from './lib/generator-process';
 import type { GeneratorConfig, GeneratorResult } from './lib/load-generator';
 import { startHaproxy, type HaproxyProcess } from './lib/haproxy-runner';
-import { cpuMsOf, pinToCore, rssMbOf, RssPeakSampler } from './lib/process-stats';
+import { cpuMsOf, pinToCore, rssMbOf, RssPeakSampler, rssSplitOf, type RssSplit } from './lib/process-stats';
 import type { HandshakeLoopResult } from './lib/handshake-loop';
 import { fmt, formatTarget, median, ratio, soakVerdict, table, target, type TargetResult } from './lib/bench-report';
 
@@ -208,7 +208,8 @@ function peakRss(samplers: RssPeakSampler[], pid: number): number {
 async function runSuite(rig: Rig): Promise<void> {
   const weftPids = [rig.weft1.pid, rig.client.pid, rig.server.pid];
   await sleep(1000);
-  const idleRss = new Map([...weftPids, rig.haproxy.pid].map((pid) => [pid, rssMbOf(pid)]));
+  const idleSplit = new Map([...weftPids, rig.haproxy.pid].map((pid) => [pid, rssSplitOf(pid)]));
+  const idleRss = new Map([...idleSplit].map(([pid, s]) => [pid, s.rssKb / 1024]));
   const samplers: RssPeakSampler[] = [];
 
   // Latency: rounds × rates × paths (the path order rotates each round so no path always runs first).
@@ -343,13 +344,18 @@ async function runSuite(rig: Rig): Promise<void> {
 
   log();
   log('RSS (VmRSS, MB): idle = 1 s after start, before any traffic; under load = peak sampled every 250 ms during all load phases');
+  log('  each as total = anon + file: anon is the process\'s own memory (heaps, buffers); file is mapped files\' pages,');
+  log('  mostly the executable, which the machine\'s processes of the same binary share');
+  const split = (s: RssSplit | undefined): string => (s ? `${fmt(s.rssKb / 1024, 1)} = ${fmt(s.anonKb / 1024, 1)} + ${fmt(s.fileKb / 1024, 1)}` : '-');
+  const peakSplit = (pid: number): RssSplit | undefined =>
+    samplers.map((sm) => sm.peakSplitOf(pid)).reduce<RssSplit | undefined>((a, b) => (b && (!a || b.rssKb > a.rssKb) ? b : a), undefined);
   const rssRows = [
     ['Weft 1 hop proxy', rig.weft1.pid],
     ['Weft client proxy', rig.client.pid],
     ['Weft server proxy', rig.server.pid],
     ['HAProxy', rig.haproxy.pid],
-  ].map(([label, pid]) => [label as string, fmt(idleRss.get(pid as number)!, 1), fmt(peakRss(samplers, pid as number), 1)]);
-  log(table(['process', 'idle', 'under load'], rssRows));
+  ].map(([label, pid]) => [label as string, split(idleSplit.get(pid as number)), split(peakSplit(pid as number))]);
+  log(table(['process', 'idle: total = anon + file', 'under load: total = anon + file'], rssRows));
 
   if (hs) {
     log();

@@ -28,6 +28,30 @@ export function parseVmRssKb(statusText: string): number {
   return Number(m[1]);
 }
 
+/**
+ * VmRSS split as /proc/PID/status reports it (kB): RssAnon is the process's own memory (heap,
+ * stacks, malloc); RssFile is pages of mapped files, mostly the node executable, which every Node
+ * process on the machine shares with the others (clean pages the kernel can drop and read back).
+ */
+export interface RssSplit {
+  rssKb: number;
+  anonKb: number;
+  fileKb: number;
+}
+
+export function parseRssSplitKb(statusText: string): RssSplit {
+  const field = (name: string): number => {
+    const m = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(statusText);
+    if (!m) throw new Error(`no ${name} in /proc/PID/status`);
+    return Number(m[1]);
+  };
+  return { rssKb: parseVmRssKb(statusText), anonKb: field('RssAnon'), fileKb: field('RssFile') };
+}
+
+export function rssSplitOf(pid: number): RssSplit {
+  return parseRssSplitKb(readFileSync(`/proc/${pid}/status`, 'utf8'));
+}
+
 export function cpuMsOf(pid: number): number {
   return (parseCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
@@ -46,9 +70,9 @@ export function pinToCore(pid: number, core: number): boolean {
   }
 }
 
-/** Samples the RSS of some processes on an interval and keeps each one's maximum. */
+/** Samples the RSS of some processes on an interval and keeps each one's maximum (with its anon/file split). */
 export class RssPeakSampler {
-  private readonly peaks = new Map<number, number>();
+  private readonly peaks = new Map<number, RssSplit>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly pids: number[]) {}
@@ -59,23 +83,28 @@ export class RssPeakSampler {
     return this;
   }
 
-  stop(): Map<number, number> {
+  stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.sample();
-    return this.peaks;
   }
 
   /** The peak RSS (MB) seen for a pid so far. */
   peakOf(pid: number): number | undefined {
+    const p = this.peaks.get(pid);
+    return p && p.rssKb / 1024;
+  }
+
+  /** The sample with the peak RSS for a pid so far. */
+  peakSplitOf(pid: number): RssSplit | undefined {
     return this.peaks.get(pid);
   }
 
   private sample(): void {
     for (const pid of this.pids) {
       try {
-        const mb = rssMbOf(pid);
-        this.peaks.set(pid, Math.max(this.peaks.get(pid) ?? 0, mb));
+        const split = rssSplitOf(pid);
+        if (split.rssKb > (this.peaks.get(pid)?.rssKb ?? -1)) this.peaks.set(pid, split);
       } catch {
         // the process is gone; keep what was seen
       }
