@@ -49,6 +49,7 @@ interface Report {
   cjs: string[];
   builtins: string[];
   env: Record<string, string | undefined>;
+  heap: { heap_size_limit: number };
 }
 
 let dir = '';
@@ -122,5 +123,8 @@ test('the client proxy reads its YAML destination file with js-yaml', () => {
 test("spawnProxy starts proxies with the proxy's runtime settings (mesh/config/proxy-runtime.ts)", () => {
   for (const [name, r] of reports) {
     for (const [k, v] of Object.entries(PROXY_RUNTIME_ENV)) assert.equal(r.env[k], v, `${name}: ${k}`);
+    // V8 took them: its heap limit is the old-space limit plus the young generation (3 semi-spaces of 2 MB).
+    const limitMb = r.heap.heap_size_limit / 2 ** 20;
+    assert.ok(limitMb >= 1024 && limitMb <= 1040, `${name}: V8 heap limit ${limitMb} MB (--max-old-space-size=1024 applied)`);
   }
 });
