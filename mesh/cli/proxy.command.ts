@@ -2,6 +2,7 @@
 import { parseProxyConfig } from '../proxy/config';
 import { createLogger } from '../proxy/log';
 import { startProxy } from '../proxy/proxy';
+import { installLeanAsyncBind } from '../proxy/runtime/async-bind';
 
 export async function run(args: string[]): Promise<number> {
   if (args.includes('--help') || args.includes('-h')) {
@@ -15,6 +16,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const config = parsed.config;
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  installLeanAsyncBind();
   let proxy;
   try {
     proxy = await startProxy(config, log);
