@@ -243,3 +243,43 @@ test('a connection that fails before the caller reads the body: the body errors 
     process.removeListener('uncaughtException', spy);
   }
 });
+
+test('a body over the stream buffer, taken whole: the connection goes back to the pool reading, and the next request on it is answered', async () => {
+  const big = 'b'.repeat(40_000);
+  const s = await server((n, sock) => sock.write(ok(n === 0 ? big : `r${n}`)));
+  const c = client();
+  const r0 = await c.request({ host: '127.0.0.1', port: s.port }, get());
+  // The whole 40 KB arrives while nobody reads; once it has, it is taken in one piece.
+  let whole: Buffer | undefined;
+  for (let i = 0; i < 100 && whole === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    whole = r0.takeBody();
+  }
+  assert.equal(whole?.toString(), big);
+  const r1 = await Promise.race([c.request({ host: '127.0.0.1', port: s.port }, get()), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2_000))]);
+  assert.ok(r1, 'the second request on the reused connection was answered');
+  assert.equal(await readAll(r1), 'r1');
+  assert.equal(s.connections, 1);
+});
+
+test('a body streamed after it has all arrived, streamed while it arrives, or empty once taken', async () => {
+  let late: net.Socket | undefined;
+  const s = await server((n, sock) => {
+    if (n === 1) {
+      sock.write('HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nabc');
+      late = sock;
+    } else sock.write(ok(`body${n}`));
+  });
+  const c = client();
+  const r0 = await c.request({ host: '127.0.0.1', port: s.port }, get());
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await readAll(r0), 'body0', 'a body that arrived before anyone asked is all in the stream');
+  const r1 = await c.request({ host: '127.0.0.1', port: s.port }, get());
+  const reading = readAll(r1);
+  late!.write('def');
+  assert.equal(await reading, 'abcdef');
+  const r2 = await c.request({ host: '127.0.0.1', port: s.port }, get());
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(r2.takeBody()?.toString(), 'body2');
+  assert.equal(await readAll(r2), '', 'after takeBody the stream is empty and ended');
+});
