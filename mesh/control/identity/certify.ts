@@ -23,15 +23,15 @@ export interface CertifyOptions {
 }
 
 /** Why a request was refused; stable strings, sent to the client in the JSON error. */
-export type CertifyRefusal = 'bad-csr' | 'bad-identity' | 'bad-token' | 'identity-mismatch';
+export type CertifyRefusal = 'bad-csr' | 'bad-identity' | 'bad-token' | 'identity-mismatch' | 'token-check-unavailable';
 
 export type CertifyResult =
   | { ok: true; identity: string; certificateChainPem: string; notBefore: Date; notAfter: Date }
-  | { ok: false; status: 400 | 403; code: CertifyRefusal; reason: string };
+  | { ok: false; status: 400 | 403 | 503; code: CertifyRefusal; reason: string };
 
 const MAX_CSR_LENGTH = 16_384;
 
-function refuse(status: 400 | 403, code: CertifyRefusal, reason: string): CertifyResult {
+function refuse(status: 400 | 403 | 503, code: CertifyRefusal, reason: string): CertifyResult {
   return { ok: false, status, code, reason };
 }
 
@@ -63,7 +63,7 @@ function readCsr(csrPem: string): { csr: ParsedCsr; name: string } | { reason: s
  * Checks the CSR (ECDSA P-256, valid self-signature, exactly one DNS SAN that is a Weft identity of our trust
  * domain), checks that the token proves that identity's ServiceAccount and namespace, then issues a leaf for the
  * CSR's key. Never throws for bad input: refusals are values (400 for a bad request, 403 for a bad token or a
- * name the token does not prove).
+ * name the token does not prove, 503 when the token could not be checked at all).
  */
 export async function certify(
   req: CertifyRequest,
@@ -83,7 +83,11 @@ export async function certify(
   }
   if (typeof req.token !== 'string' || req.token === '') return refuse(403, 'bad-token', 'token refused: no token');
   const verdict = await verifier.verify(req.token, req.now);
-  if (!verdict.ok) return refuse(403, 'bad-token', `token refused: ${verdict.reason}`);
+  if (!verdict.ok) {
+    // No decision on the token (its verifier's backend did not answer) is not a refusal of it.
+    if (verdict.unavailable) return refuse(503, 'token-check-unavailable', `token not checked: ${verdict.reason}`);
+    return refuse(403, 'bad-token', `token refused: ${verdict.reason}`);
+  }
   if (verdict.serviceAccount !== wanted.serviceAccount || verdict.namespace !== wanted.namespace) {
     const proven = identityName({ serviceAccount: verdict.serviceAccount, namespace: verdict.namespace, trustDomain });
     return refuse(403, 'identity-mismatch', `csr asks for ${read.name} but the token is for ServiceAccount ${verdict.namespace}/${verdict.serviceAccount} (${proven})`);

@@ -1,6 +1,6 @@
 // The identity service's thin HTTPS shell around certify():
 //   POST /v1/certify  {"csr": PEM, "token": string} → 200 {"certificateChain": PEM, "notAfter": ISO date}
-//                                                    | 400/403 {"error": code, "reason": text}
+//                                                    | 400/403/503 {"error": code, "reason": text}
 //   GET  /metrics (Prometheus text), GET /ready
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -60,6 +60,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
   if (status === 413) headers.connection = 'close';
+  // The token could not be checked (the Kubernetes API did not answer): worth another try soon.
+  if (status === 503) headers['retry-after'] = 1;
   res.writeHead(status, headers);
   res.end(text);
 }

@@ -4,7 +4,8 @@
 // Implements TokenVerifier (token.ts), so it plugs in where the local HMAC verifier does.
 // The decision on a TokenReview's answer is a pure function (`verdictFromReview`); the class only
 // posts the review. Refusals say why: unauthenticated (forged, expired, revoked), another
-// audience, not a ServiceAccount, or the API server could not be asked.
+// audience, not a ServiceAccount; when the API server could not be asked the verdict is
+// `unavailable` (no decision: the identity service answers 503, and proxies retry).
 import type { AuthenticationV1Api, V1TokenReview } from '@kubernetes/client-node';
 import { IDENTITY_TOKEN_AUDIENCE } from '../../config/identity';
 import type { TokenVerdict, TokenVerifier } from './token';
@@ -72,7 +73,7 @@ export class TokenReviewVerifier implements TokenVerifier {
     } catch (err) {
       const e = err as { code?: number | string; message?: string; cause?: { code?: string } };
       const detail = typeof e.code === 'number' ? `HTTP ${e.code}${e.code === 403 ? ' (the identity service lacks RBAC to create tokenreviews)' : ''}` : (e.cause?.code ?? e.code ?? e.message ?? String(err));
-      return { ok: false, reason: `cannot check the token: the Kubernetes API TokenReview failed (${detail}); retry later` };
+      return { ok: false, unavailable: true, reason: `cannot check the token: the Kubernetes API TokenReview failed (${detail}); retry later` };
     } finally {
       clearTimeout(timer);
     }

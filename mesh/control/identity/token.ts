@@ -9,7 +9,11 @@ export interface TokenSubject {
   namespace: string;
 }
 
-export type TokenVerdict = ({ ok: true } & TokenSubject) | { ok: false; reason: string };
+/**
+ * A refusal, or no decision: `unavailable` says the verifier could not ask what it relies on (the
+ * Kubernetes API did not answer), so the token was neither accepted nor rejected and a retry may work.
+ */
+export type TokenVerdict = ({ ok: true } & TokenSubject) | { ok: false; reason: string; unavailable?: true };
 
 export interface TokenVerifier {
   /** Never throws: a refused token is a verdict with a reason that can be shown to the caller. */

@@ -69,6 +69,7 @@ describe('TokenReviewVerifier against the fake API', () => {
     kc.loadFromString(kubeconfigYaml({ server: 'http://127.0.0.1:1' }));
     const v = await new TokenReviewVerifier(kc.makeApiClient(AuthenticationV1Api), { timeoutMs: 3000 }).verify('good', new Date());
     assert.ok(!v.ok && /TokenReview failed \(ECONNREFUSED\); retry later/.test(v.reason), JSON.stringify(v));
+    assert.equal(!v.ok && v.unavailable, true, 'no decision on the token, not a refusal of it');
   });
 });
 

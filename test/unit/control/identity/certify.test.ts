@@ -5,7 +5,7 @@ import { X509Certificate, createPublicKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { createDevCa, splitPemCertificates, DEFAULT_LEAF_LIFETIME_MS, CLOCK_SKEW_ALLOWANCE_MS } from '../../../../mesh/control/identity/ca';
 import { certify } from '../../../../mesh/control/identity/certify';
-import { LocalTokenVerifier, mintLocalToken } from '../../../../mesh/control/identity/token';
+import { LocalTokenVerifier, mintLocalToken, type TokenVerifier } from '../../../../mesh/control/identity/token';
 import { identityName } from '../../../../mesh/config/identity';
 import { createCsr } from '../../../../mesh/proxy/tls/identity-client';
 
@@ -93,6 +93,14 @@ test('forged and expired tokens are refused (403) with the verifier reason', asy
   assert.match(!r2.ok ? r2.reason : '', /token refused: token expired/);
   const r3 = await certify({ csrPem, token: '', now: NOW }, ca.issuer, verifier);
   assert.equal(!r3.ok && r3.code, 'bad-token');
+});
+
+test('a token the verifier could not check (its backend did not answer) is a 503, not a refusal of the token', async () => {
+  const ca = await caP;
+  const { csrPem } = await createCsr(WEB);
+  const down: TokenVerifier = { verify: () => Promise.resolve({ ok: false, unavailable: true, reason: 'the Kubernetes API TokenReview failed (ECONNREFUSED); retry later' }) };
+  const r = await certify({ csrPem, token: webToken, now: NOW }, ca.issuer, down);
+  assert.deepEqual(!r.ok && [r.status, r.code, r.reason], [503, 'token-check-unavailable', 'token not checked: the Kubernetes API TokenReview failed (ECONNREFUSED); retry later']);
 });
 
 test('CSRs that are not one P-256 key with exactly one Weft DNS SAN are refused (400) with the reason', async () => {

@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as https from 'node:https';
+import type * as http from 'node:http';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { startIdentityServer, type IdentityServer } from '../../../../mesh/contr
 import { LocalTokenVerifier, mintLocalToken } from '../../../../mesh/control/identity/token';
 import { IDENTITY_SERVICE_ACCOUNT, identityName } from '../../../../mesh/config/identity';
 import { CONTROL_PLANE_NAMESPACE } from '../../../../mesh/config/names';
-import { IdentityRequestError, obtainCertificate } from '../../../../mesh/proxy/tls/identity-client';
+import { createCsr, IdentityRequestError, obtainCertificate } from '../../../../mesh/proxy/tls/identity-client';
 import { IdentityCerts } from '../../../../mesh/proxy/tls/identity-certs';
 import { connectMtls, serverTlsOptions, verifiedPeerIdentity } from '../../../../mesh/proxy/tls/mtls';
 import * as tls from 'node:tls';
@@ -105,20 +106,47 @@ test('a client that does not trust the service (other anchors) or expects anothe
   );
 });
 
-function raw(method: string, path: string, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+function raw(method: string, path: string, body?: string, port = server.port): Promise<{ status: number; json: Record<string, unknown>; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port: server.port, method, path, ca: ca.anchor.certPem, servername: SERVICE, checkServerIdentity: () => undefined, agent: false },
+      { host: '127.0.0.1', port, method, path, ca: ca.anchor.certPem, servername: SERVICE, checkServerIdentity: () => undefined, agent: false },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text.startsWith('{') ? JSON.parse(text) : { text } }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text.startsWith('{') ? JSON.parse(text) : { text }, headers: res.headers }));
       },
     );
     req.on('error', reject);
     req.end(body);
   });
 }
+
+test('a token that could not be checked gets 503 with Retry-After, counted apart from refused tokens; the proxy side sees the code', async () => {
+  const down = await startIdentityServer({
+    host: '127.0.0.1',
+    port: 0,
+    issuer: ca.issuer,
+    trustAnchorPem: ca.anchor.certPem,
+    verifier: { verify: () => Promise.resolve({ ok: false, unavailable: true, reason: 'the Kubernetes API TokenReview failed (ECONNREFUSED); retry later' }) },
+    serverCert: await ca.issue(SERVICE),
+  });
+  try {
+    const { csrPem } = await createCsr(WEB);
+    const r = await raw('POST', '/v1/certify', JSON.stringify({ csr: csrPem, token: 'any' }), down.port);
+    assert.equal(r.status, 503);
+    assert.equal(r.headers['retry-after'], '1');
+    assert.deepEqual(r.json, { error: 'token-check-unavailable', reason: 'token not checked: the Kubernetes API TokenReview failed (ECONNREFUSED); retry later' });
+    const err = await obtainCertificate({ addr: `127.0.0.1:${down.port}`, trustAnchorsPem: ca.anchor.certPem, token: 'any', identity: WEB, dir: dir() }).then(
+      () => assert.fail('expected an error'),
+      (e: unknown) => e as IdentityRequestError,
+    );
+    assert.deepEqual([err.status, err.code], [503, 'token-check-unavailable']);
+    const metrics = (await raw('GET', '/metrics', undefined, down.port)).json['text'] as string;
+    assert.match(metrics, /identity_certify_requests_total\{result="token-check-unavailable"\} 2/);
+  } finally {
+    await down.close();
+  }
+});
 
 test('malformed requests get 400/405/413 JSON errors; /metrics counts results', async () => {
   assert.equal((await raw('POST', '/v1/certify', 'not json')).status, 400);
