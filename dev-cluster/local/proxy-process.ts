@@ -26,6 +26,8 @@ export interface ProxyProcess {
   inbound: SocketAddr | undefined;
   outbound: SocketAddr | undefined;
   admin: SocketAddr;
+  /** Every address of each listener (the ones above first; more for dual stack). */
+  listening: { inbound: SocketAddr[]; outbound: SocketAddr[]; admin: SocketAddr[] };
   httpProxy: SocketAddr | undefined;
   /** Upstream listeners by service authority. */
   upstreams: Map<string, SocketAddr>;
@@ -97,7 +99,10 @@ export function spawnProxy(opts: SpawnProxyOptions): Promise<ProxyProcess> {
         if (logs.length > MAX_LOGS) logs.shift();
         if (rec['msg'] === 'proxy ready') {
           clearTimeout(timer);
-          const addr = (k: string): SocketAddr | undefined => (typeof rec[k] === 'string' && rec[k] !== 'off' ? parseAddr(rec[k] as string) : undefined);
+          // A listener's addresses are a comma list (dual stack); the first is the primary one.
+          const addrs = (k: string): SocketAddr[] =>
+            typeof rec[k] === 'string' && rec[k] !== 'off' ? (rec[k] as string).split(',').flatMap((s) => parseAddr(s) ?? []) : [];
+          const addr = (k: string): SocketAddr | undefined => addrs(k)[0];
           const upstreams = new Map<string, SocketAddr>();
           if (typeof rec['upstreams'] === 'string') {
             for (const item of (rec['upstreams'] as string).split(',')) {
@@ -113,6 +118,7 @@ export function spawnProxy(opts: SpawnProxyOptions): Promise<ProxyProcess> {
             inbound: addr('inbound'),
             outbound: addr('outbound'),
             admin: addr('admin')!,
+            listening: { inbound: addrs('inbound'), outbound: addrs('outbound'), admin: addrs('admin') },
             httpProxy: addr('httpProxy'),
             upstreams,
             identity: rec['identity'] === 'none' ? undefined : (rec['identity'] as string),

@@ -22,6 +22,11 @@ export interface ProxyConfig {
   /** Transparent outbound listener (SO_ORIGINAL_DST); undefined when off. */
   outbound: SocketAddr | undefined;
   admin: SocketAddr;
+  /**
+   * More addresses of the inbound, outbound and admin listeners: the rest of their comma lists
+   * (`127.0.0.1:4140,[::1]:4140`), for dual-stack pods (./listeners.ts).
+   */
+  alsoListen: { inbound: SocketAddr[]; outbound: SocketAddr[]; admin: SocketAddr[] };
   httpProxy: SocketAddr | undefined;
   upstreams: UpstreamListener[];
   /** Where inbound traffic is forwarded: the app's host. */
@@ -68,6 +73,21 @@ export function parseProxyConfig(env: Env): ConfigResult {
     const a = parseAddr(v, { allowPortZero: true });
     if (!a) errors.push(`${name}: expected host:port or "off", got "${v}"`);
     return a;
+  };
+  /** A listener's addresses: `host:port[,host:port…]` or "off" ([]); the first is the primary one. */
+  const addrList = (name: string, fallback: SocketAddr[]): SocketAddr[] => {
+    const v = get(name);
+    if (v === undefined) return fallback;
+    if (v === 'off') return [];
+    const items = v.split(',').map((s) => s.trim());
+    const out: SocketAddr[] = [];
+    for (const item of items) {
+      const a = parseAddr(item, { allowPortZero: true });
+      if (!a) errors.push(`${name}: expected host:port[,host:port…] or "off", got "${item}"${items.length > 1 ? ` in "${v}"` : ''}`);
+      else if (out.some((o) => o.host === a.host && o.port === a.port)) errors.push(`${name}: ${item} is listed twice`);
+      else out.push(a);
+    }
+    return out;
   };
   const ms = (name: string, fallback: number): number => {
     const v = get(name);
@@ -163,10 +183,15 @@ export function parseProxyConfig(env: Env): ConfigResult {
   const engine = get('WEFT_PROXY_HTTP1_ENGINE') ?? 'lean';
   if (engine !== 'lean' && engine !== 'node') errors.push(`WEFT_PROXY_HTTP1_ENGINE: expected lean or node, got "${engine}"`);
 
+  const inboundAddrs = addrList('WEFT_PROXY_INBOUND_ADDR', [{ host: '0.0.0.0', port: PROXY_INBOUND_PORT }]);
+  const outboundAddrs = addrList('WEFT_PROXY_OUTBOUND_ADDR', [{ host: '127.0.0.1', port: PROXY_OUTBOUND_PORT }]);
+  const adminAddrs = addrList('WEFT_PROXY_ADMIN_ADDR', [{ host: '0.0.0.0', port: PROXY_ADMIN_PORT }]);
+  if (get('WEFT_PROXY_ADMIN_ADDR') === 'off') errors.push('WEFT_PROXY_ADMIN_ADDR: the admin server cannot be off (probes and metrics need it)');
   const config: ProxyConfig = {
-    inbound: addr('WEFT_PROXY_INBOUND_ADDR', { host: '0.0.0.0', port: PROXY_INBOUND_PORT }),
-    outbound: addr('WEFT_PROXY_OUTBOUND_ADDR', { host: '127.0.0.1', port: PROXY_OUTBOUND_PORT }),
-    admin: addr('WEFT_PROXY_ADMIN_ADDR', { host: '0.0.0.0', port: PROXY_ADMIN_PORT }) ?? { host: '0.0.0.0', port: PROXY_ADMIN_PORT },
+    inbound: inboundAddrs[0],
+    outbound: outboundAddrs[0],
+    admin: adminAddrs[0] ?? { host: '0.0.0.0', port: PROXY_ADMIN_PORT },
+    alsoListen: { inbound: inboundAddrs.slice(1), outbound: outboundAddrs.slice(1), admin: adminAddrs.slice(1) },
     httpProxy: addr('WEFT_PROXY_HTTP_PROXY_ADDR', undefined),
     upstreams,
     appHost: get('WEFT_PROXY_APP_HOST') ?? '127.0.0.1',

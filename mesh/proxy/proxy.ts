@@ -16,7 +16,8 @@ import { Inbound } from './inbound/inbound';
 import type { Logger } from './log';
 import { ProxyMetrics } from './metrics/proxy-metrics';
 import { Destinations } from './outbound/destinations';
-import { listen, Outbound } from './outbound/outbound';
+import { Outbound } from './outbound/outbound';
+import { listenAll } from './listeners';
 import { OutboundHttp } from './outbound/outbound-http';
 import { OutboundTcp } from './outbound/outbound-tcp';
 import { InboundAuthorizer } from './policy/authorizer';
@@ -30,6 +31,8 @@ export interface RunningProxy {
   inbound: SocketAddr | undefined;
   outbound: SocketAddr | undefined;
   admin: SocketAddr;
+  /** Every address each listener serves (the ones above first; more for dual stack). */
+  listening: { inbound: SocketAddr[]; outbound: SocketAddr[]; admin: SocketAddr[] };
   httpProxy: SocketAddr | undefined;
   upstreams: { authority: string; listen: SocketAddr }[];
   identity: string | undefined;
@@ -45,7 +48,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
     const metrics = new ProxyMetrics();
     let ready = false;
     // The admin server comes first: /live answers (and /ready says no) while the identity is obtained.
-    const admin: AdminServer = await startAdminServer({ host: config.admin.host, port: config.admin.port, metrics, ready: () => ready });
+    const admin: AdminServer = await startAdminServer({ host: config.admin.host, port: config.admin.port, alsoListen: config.alsoListen.admin, log, metrics, ready: () => ready });
     cleanups.push(() => admin.close());
 
     let certs: IdentityCerts | undefined;
@@ -121,17 +124,21 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
       leanHttp1,
     });
 
-    const serve = async (addr: SocketAddr, onConn: (s: net.Socket, bound: SocketAddr) => void): Promise<SocketAddr> => {
-      const server = net.createServer({ allowHalfOpen: true, noDelay: true });
-      servers.push(server);
-      const bound = await listen(server, addr);
-      server.on('connection', (s) => onConn(s, bound));
+    /** One listener on its addresses; each connection is handed over with the address it came in on. */
+    const serveAll = async (addrs: SocketAddr[], what: string, onConn: (s: net.Socket, bound: SocketAddr) => void): Promise<SocketAddr[]> => {
+      const made: net.Server[] = [];
+      const { bound, servers: listening } = await listenAll(addrs, () => (made.push(net.createServer({ allowHalfOpen: true, noDelay: true })), made.at(-1)!), log, what);
+      servers.push(...listening);
+      listening.forEach((server, i) => server.on('connection', (s) => onConn(s, bound[i]!)));
       return bound;
     };
+    const serve = async (addr: SocketAddr, onConn: (s: net.Socket, bound: SocketAddr) => void): Promise<SocketAddr> => (await serveAll([addr], 'listener', onConn))[0]!;
 
-    const inboundAddr = config.inbound && (await serve(config.inbound, (s) => void inbound.accept(s)));
-    if (inboundAddr) inbound.setListenPort(inboundAddr.port);
-    const outboundAddr = config.outbound && (await serve(config.outbound, (s, bound) => outbound.acceptTransparent(s, bound)));
+    const inboundAddrs = config.inbound ? await serveAll([config.inbound, ...config.alsoListen.inbound], 'inbound listener', (s) => void inbound.accept(s)) : [];
+    const inboundAddr = inboundAddrs[0];
+    inbound.setListenPorts(inboundAddrs.map((a) => a.port));
+    const outboundAddrs = config.outbound ? await serveAll([config.outbound, ...config.alsoListen.outbound], 'outbound listener', (s, bound) => outbound.acceptTransparent(s, bound)) : [];
+    const outboundAddr = outboundAddrs[0];
     const httpProxyAddr = config.httpProxy && (await serve(config.httpProxy, (s) => outbound.acceptForwardProxy(s)));
     const upstreams: RunningProxy['upstreams'] = [];
     for (const u of config.upstreams) {
@@ -142,9 +149,9 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
     ready = true;
     log.info('proxy ready', {
       identity: certs?.identity ?? 'none',
-      inbound: inboundAddr ? formatAddr(inboundAddr) : 'off',
-      outbound: outboundAddr ? formatAddr(outboundAddr) : 'off',
-      admin: formatAddr(admin.address),
+      inbound: inboundAddrs.length ? inboundAddrs.map(formatAddr).join(',') : 'off',
+      outbound: outboundAddrs.length ? outboundAddrs.map(formatAddr).join(',') : 'off',
+      admin: admin.addresses.map(formatAddr).join(','),
       http1: leanHttp1 ? 'lean' : 'node',
       ...(httpProxyAddr ? { httpProxy: formatAddr(httpProxyAddr) } : {}),
       ...(upstreams.length ? { upstreams: upstreams.map((u) => `${u.authority}=${formatAddr(u.listen)}`).join(',') } : {}),
@@ -173,6 +180,7 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
     return {
       inbound: inboundAddr,
       outbound: outboundAddr,
+      listening: { inbound: inboundAddrs, outbound: outboundAddrs, admin: admin.addresses },
       admin: admin.address,
       httpProxy: httpProxyAddr,
       upstreams,

@@ -3,7 +3,10 @@
  * A thin node:http shell; routing is the pure `adminRoute` below.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import type { SocketAddr } from '../discovery/discovery';
+import { listenAll } from '../listeners';
+import { silentLogger, type Logger } from '../log';
 import type { ProxyMetrics } from '../metrics/proxy-metrics';
 
 export type AdminHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -12,6 +15,9 @@ export interface AdminServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** More addresses served the same (dual stack: ../listeners.ts); needs `log` for the ones skipped. */
+  alsoListen?: readonly SocketAddr[];
+  log?: Logger;
   metrics: ProxyMetrics;
   ready: () => boolean;
   /** More paths (exact match). The built-in paths win over these. */
@@ -20,6 +26,8 @@ export interface AdminServerOptions {
 
 export interface AdminServer {
   address: { host: string; port: number };
+  /** Every address served, the first one first. */
+  addresses: SocketAddr[];
   close(): Promise<void>;
 }
 
@@ -42,7 +50,7 @@ function text(res: http.ServerResponse, status: number, body: string, headers: h
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-export function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
+export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
   const extra = opts.extraRoutes ?? {};
   const extraPaths = new Set(Object.keys(extra));
 
@@ -90,19 +98,23 @@ export function startAdminServer(opts: AdminServerOptions): Promise<AdminServer>
     }
   });
 
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      const a = server.address() as AddressInfo;
-      resolve({
-        address: { host: a.address, port: a.port },
-        close: () =>
-          new Promise<void>((done, fail) => {
-            server.close((err) => (err ? fail(err) : done()));
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+  // The HTTP server listens on the first address; further ones are plain TCP listeners whose
+  // connections it takes as its own (its header and request timeouts apply to them too).
+  let made = 0;
+  const { bound, servers } = await listenAll(
+    [{ host: opts.host, port: opts.port }, ...(opts.alsoListen ?? [])],
+    () => (made++ === 0 ? server : net.createServer((socket) => server.emit('connection', socket))),
+    opts.log ?? silentLogger,
+    'admin server',
+  );
+  return {
+    address: bound[0]!,
+    addresses: bound,
+    close: () =>
+      new Promise<void>((done, fail) => {
+        for (const s of servers.slice(1)) s.close();
+        server.close((err) => (err ? fail(err) : done()));
+        server.closeAllConnections();
+      }),
+  };
 }

@@ -54,7 +54,10 @@ interface ConnInfo {
 export class Inbound {
   private readonly front: HttpFront<ConnInfo>;
   private readonly labelCache = new LabelCache();
+  /** The port mesh connections are labelled with (the first listener's). */
   private listenPort = 0;
+  /** Every port the inbound listeners are bound to: a connection to one of them was not redirected. */
+  private listenPorts = new Set<number>();
   /** Terminates mesh mTLS; never listens, is handed raw sockets whose ClientHello names our identity. */
   private readonly meshTls: tls.Server | undefined;
   private readonly detachRotation: (() => void) | undefined;
@@ -106,14 +109,15 @@ export class Inbound {
     }
   }
 
-  setListenPort(port: number): void {
-    this.listenPort = port;
+  setListenPorts(ports: readonly number[]): void {
+    this.listenPort = ports[0] ?? 0;
+    this.listenPorts = new Set(ports);
   }
 
   async accept(socket: Socket): Promise<void> {
     this.front.track(socket);
     const od = originalDestination(socket);
-    const redirected = od !== undefined && od.port !== this.listenPort;
+    const redirected = od !== undefined && !this.listenPorts.has(od.port);
     const port = redirected ? od.port : this.o.appPort;
     if (redirected && (this.o.opaquePorts.has(port!) || this.o.authz?.isOpaquePort(port!))) {
       if (!this.allowedTcp(socket, port!, undefined, socket.remoteAddress)) return;

@@ -4,7 +4,6 @@
  * classified (opaque port, profile hint, or detection) and handed to the HTTP or TCP path.
  */
 import type { IncomingMessage } from 'node:http';
-import type net from 'node:net';
 import type { Socket } from 'node:net';
 import { formatAddr, parseAddr, type SocketAddr } from '../discovery/discovery';
 import { detectProtocol } from '../detect';
@@ -155,13 +154,3 @@ export function forwardProxyTarget(req: Pick<IncomingMessage, 'url' | 'headers'>
   return { authority: parseAddr(host) ? host : `${host}:80`, path: url };
 }
 
-export function listen(server: net.Server, addr: SocketAddr): Promise<SocketAddr> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: addr.host, port: addr.port }, () => {
-      server.removeListener('error', reject);
-      const a = server.address() as net.AddressInfo;
-      resolve({ host: addr.host, port: a.port });
-    });
-  });
-}

@@ -180,3 +180,15 @@ test('the destination service and the destination file exclude each other', () =
   assert.ok(one.ok);
   assert.deepEqual(one.ok && one.config.destinationAddr, { host: '127.0.0.1', port: 8086 });
 });
+
+test('listeners take a comma list of addresses (dual stack): the first is the primary, the rest are served too', () => {
+  const c = ok({ WEFT_PROXY_INBOUND_ADDR: '0.0.0.0:4143, [::]:4143', WEFT_PROXY_OUTBOUND_ADDR: '127.0.0.1:4140,[::1]:4140', WEFT_PROXY_ADMIN_ADDR: '0.0.0.0:4191,[::]:4191' });
+  assert.deepEqual(c.inbound, { host: '0.0.0.0', port: 4143 });
+  assert.deepEqual(c.outbound, { host: '127.0.0.1', port: 4140 });
+  assert.deepEqual(c.admin, { host: '0.0.0.0', port: 4191 });
+  assert.deepEqual(c.alsoListen, { inbound: [{ host: '::', port: 4143 }], outbound: [{ host: '::1', port: 4140 }], admin: [{ host: '::', port: 4191 }] });
+  assert.deepEqual(ok({}).alsoListen, { inbound: [], outbound: [], admin: [] }, 'one address each by default');
+  assert.deepEqual(errors({ WEFT_PROXY_OUTBOUND_ADDR: '127.0.0.1:4140,nowhere' }), ['WEFT_PROXY_OUTBOUND_ADDR: expected host:port[,host:port…] or "off", got "nowhere" in "127.0.0.1:4140,nowhere"']);
+  assert.deepEqual(errors({ WEFT_PROXY_INBOUND_ADDR: '[::]:4143,[::]:4143' }), ['WEFT_PROXY_INBOUND_ADDR: [::]:4143 is listed twice']);
+  assert.deepEqual(errors({ WEFT_PROXY_ADMIN_ADDR: 'off' }), ['WEFT_PROXY_ADMIN_ADDR: the admin server cannot be off (probes and metrics need it)']);
+});
