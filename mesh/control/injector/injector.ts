@@ -219,9 +219,12 @@ export function proxyEnv(args: {
     field(POD_FIELDS.namespace, 'metadata.namespace'),
     field(POD_FIELDS.name, 'metadata.name'),
     field(POD_FIELDS.serviceAccount, 'spec.serviceAccountName'),
-    { name: 'WEFT_PROXY_INBOUND_ADDR', value: `0.0.0.0:${PROXY_INBOUND_PORT}` },
-    { name: 'WEFT_PROXY_OUTBOUND_ADDR', value: `127.0.0.1:${PROXY_OUTBOUND_PORT}` },
-    { name: 'WEFT_PROXY_ADMIN_ADDR', value: `0.0.0.0:${PROXY_ADMIN_PORT}` },
+    // IPv4 and IPv6 on their own sockets: weft-init redirects both families (iptables and ip6tables),
+    // and a pod of a dual-stack or IPv6 cluster is reached and probed on its IPv6 address. Where the
+    // pod has no IPv6, the proxy skips the IPv6 addresses with a warning (mesh/proxy/listeners.ts).
+    { name: 'WEFT_PROXY_INBOUND_ADDR', value: `0.0.0.0:${PROXY_INBOUND_PORT},[::]:${PROXY_INBOUND_PORT}` },
+    { name: 'WEFT_PROXY_OUTBOUND_ADDR', value: `127.0.0.1:${PROXY_OUTBOUND_PORT},[::1]:${PROXY_OUTBOUND_PORT}` },
+    { name: 'WEFT_PROXY_ADMIN_ADDR', value: `0.0.0.0:${PROXY_ADMIN_PORT},[::]:${PROXY_ADMIN_PORT}` },
     { name: 'WEFT_PROXY_IDENTITY_DIR', value: PROXY_IDENTITY_DIR },
     { name: 'WEFT_PROXY_IDENTITY_ADDR', value: controlPlaneAddress('identity', cp) },
     { name: 'WEFT_PROXY_IDENTITY_NAME', value: identityName({ serviceAccount: `$(${POD_FIELDS.serviceAccount})`, namespace: `$(${POD_FIELDS.namespace})` }) },

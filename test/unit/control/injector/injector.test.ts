@@ -128,9 +128,10 @@ test('weft-proxy: env per docs/proxy.md, probes on the admin port, locked-down s
     'WEFT_PROXY_LOG', 'WEFT_PROXY_OUTBOUND_ADDR', 'WEFT_PROXY_POLICY_ADDR', 'WEFT_PROXY_POLICY_PORTS', 'WEFT_PROXY_POLICY_WORKLOAD',
     'WEFT_PROXY_TRUST_ANCHORS', 'WEFT_PROXY_WORKLOAD_LABELS', '_pod_name', '_pod_ns', '_pod_sa',
   ]);
-  assert.equal(env.WEFT_PROXY_INBOUND_ADDR, '0.0.0.0:4143');
-  assert.equal(env.WEFT_PROXY_OUTBOUND_ADDR, '127.0.0.1:4140');
-  assert.equal(env.WEFT_PROXY_ADMIN_ADDR, '0.0.0.0:4191');
+  // Both families, each on its own socket (the outbound one on loopback only).
+  assert.equal(env.WEFT_PROXY_INBOUND_ADDR, '0.0.0.0:4143,[::]:4143');
+  assert.equal(env.WEFT_PROXY_OUTBOUND_ADDR, '127.0.0.1:4140,[::1]:4140');
+  assert.equal(env.WEFT_PROXY_ADMIN_ADDR, '0.0.0.0:4191,[::]:4191');
   assert.equal(env.WEFT_PROXY_IDENTITY_DIR, PROXY_IDENTITY_DIR);
   assert.equal(env.WEFT_PROXY_INBOUND_OPAQUE_PORTS, '5432,7000-7002');
   assert.equal(env.WEFT_PROXY_LOG, 'debug');
