@@ -213,7 +213,11 @@ export async function startNetnsMesh(plan: NetnsPlan, o: NetnsMeshOptions): Prom
   const pods: RunningPod[] = [];
   try {
     o.onProgress?.(`bridge ${plan.bridge}: ${plan.gateway4}/${plan.prefix4}, ${plan.gateway6}/${plan.prefix6}`);
-    await must(['ip', 'link', 'add', plan.bridge, 'type', 'bridge'], 'bridge');
+    // No multicast snooping: IPv6 neighbour discovery is multicast, and a snooping bridge forwards a
+    // solicitation only to the ports its group table names, so a missed or stale MLD report leaves a
+    // pod unreachable over IPv6 (EHOSTUNREACH, ETIMEDOUT) while IPv4 (ARP is broadcast) works. A
+    // bridge of a few pods loses nothing by flooding.
+    await must(['ip', 'link', 'add', plan.bridge, 'type', 'bridge', 'mcast_snooping', '0'], 'bridge');
     await must(['ip', 'addr', 'add', `${plan.gateway4}/${plan.prefix4}`, 'dev', plan.bridge], 'bridge');
     await must(['ip', '-6', 'addr', 'add', `${plan.gateway6}/${plan.prefix6}`, 'dev', plan.bridge, 'nodad'], 'bridge');
     await must(['ip', 'link', 'set', plan.bridge, 'up'], 'bridge');
