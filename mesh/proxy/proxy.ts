@@ -126,23 +126,22 @@ export async function startProxy(config: ProxyConfig, log: Logger, opts: { disco
 
     /** One listener on its addresses; each connection is handed over with the address it came in on. */
     const serveAll = async (addrs: SocketAddr[], what: string, onConn: (s: net.Socket, bound: SocketAddr) => void): Promise<SocketAddr[]> => {
-      const made: net.Server[] = [];
-      const { bound, servers: listening } = await listenAll(addrs, () => (made.push(net.createServer({ allowHalfOpen: true, noDelay: true })), made.at(-1)!), log, what);
+      const { bound, servers: listening } = await listenAll(addrs, () => net.createServer({ allowHalfOpen: true, noDelay: true }), log, what);
       servers.push(...listening);
       listening.forEach((server, i) => server.on('connection', (s) => onConn(s, bound[i]!)));
       return bound;
     };
-    const serve = async (addr: SocketAddr, onConn: (s: net.Socket, bound: SocketAddr) => void): Promise<SocketAddr> => (await serveAll([addr], 'listener', onConn))[0]!;
+    const serve = async (addr: SocketAddr, what: string, onConn: (s: net.Socket, bound: SocketAddr) => void): Promise<SocketAddr> => (await serveAll([addr], what, onConn))[0]!;
 
     const inboundAddrs = config.inbound ? await serveAll([config.inbound, ...config.alsoListen.inbound], 'inbound listener', (s) => void inbound.accept(s)) : [];
     const inboundAddr = inboundAddrs[0];
     inbound.setListenPorts(inboundAddrs.map((a) => a.port));
     const outboundAddrs = config.outbound ? await serveAll([config.outbound, ...config.alsoListen.outbound], 'outbound listener', (s, bound) => outbound.acceptTransparent(s, bound)) : [];
     const outboundAddr = outboundAddrs[0];
-    const httpProxyAddr = config.httpProxy && (await serve(config.httpProxy, (s) => outbound.acceptForwardProxy(s)));
+    const httpProxyAddr = config.httpProxy && (await serve(config.httpProxy, 'HTTP proxy listener', (s) => outbound.acceptForwardProxy(s)));
     const upstreams: RunningProxy['upstreams'] = [];
     for (const u of config.upstreams) {
-      const bound = await serve(u.listen, (s) => void outbound.accept(s, u.authority, undefined, true));
+      const bound = await serve(u.listen, `upstream listener of ${u.authority}`, (s) => void outbound.accept(s, u.authority, undefined, true));
       upstreams.push({ authority: u.authority, listen: bound });
       destinations.get(u.authority); // resolve ahead of the first connection
     }
