@@ -247,7 +247,9 @@ export async function startNetnsMesh(plan: NetnsPlan, o: NetnsMeshOptions): Prom
         await makeReadableBy(identityDir, plan.proxyUid);
         const env: Record<string, string> = {
           WEFT_PROXY_INBOUND_ADDR: `[::]:${PROXY_INBOUND_PORT}`,
-          WEFT_PROXY_OUTBOUND_ADDR: `[::]:${PROXY_OUTBOUND_PORT}`,
+          // Loopback only, both families, as the injector sets it (weft init redirects IPv4 to
+          // 127.0.0.1 and IPv6 to ::1).
+          WEFT_PROXY_OUTBOUND_ADDR: `127.0.0.1:${PROXY_OUTBOUND_PORT},[::1]:${PROXY_OUTBOUND_PORT}`,
           WEFT_PROXY_ADMIN_ADDR: `[::]:${PROXY_ADMIN_PORT}`,
           WEFT_PROXY_IDENTITY_DIR: identityDir,
           WEFT_PROXY_DESTINATION_FILE: destinationFile!,

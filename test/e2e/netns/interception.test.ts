@@ -204,6 +204,9 @@ test('the proxy UID is not redirected (no loop), and an unredirected connection 
   const asProxy = await m.exec('client', ['curl', '-sS', '--max-time', '15', `http://${web.ipv4}:8080/`], { uid: 2102 });
   assert.equal(asProxy.code, 0, asProxy.stderr);
   assert.equal((JSON.parse(asProxy.stdout) as Echo).clientId, null, 'UID 2102 did not go through the client proxy');
+  // The outbound listener is on loopback only, one socket per family.
+  const clientProxy = m.pods.find((p) => p.plan.name === 'client')!.proxy!;
+  assert.deepEqual(clientProxy.listening.outbound.map((a) => a.host), ['127.0.0.1', '::1']);
   // Loopback is not redirected; a direct connection to the outbound listener has no original
   // destination but itself, and must be refused rather than forwarded to itself.
   for (const host of ['127.0.0.1', '[::1]']) {
