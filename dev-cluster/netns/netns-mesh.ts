@@ -3,7 +3,7 @@
  * kubelet would. A bridge with the gateway addresses; per pod a network namespace, a veth pair (pod
  * side renamed eth0), its IPv4 and IPv6 addresses and default routes, /etc/netns/<ns>/hosts, then
  * `weft init` (the redirect rules, before anything else runs in the namespace), its proxy as UID
- * 2102 in transparent mode (outbound [::]:4140 by SO_ORIGINAL_DST, inbound [::]:4143, admin
+ * 2102 in transparent mode (outbound 127.0.0.1:4140 and [::1]:4140 by SO_ORIGINAL_DST, inbound [::]:4143, admin
  * [::]:4191), and last its app, unmodified, awaited until it listens. Every command is an argv
  * array (execa or spawn), never a shell string. `stop()` (and `removeNetnsRun`, by name alone)
  * removes every process, namespace, veth, bridge and /etc/netns directory of the run.
